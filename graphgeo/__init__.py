@@ -1,0 +1,76 @@
+"""graphgeo: direction-aware geodesics in the latent spaces of generative models.
+
+Build a directed KNN graph whose edges cost the integral of a Riemannian or
+Randers metric, then search it::
+
+    import graphgeo as gg
+    metric = gg.Randers(gg.RHVAEMetric(centroids, M, temperature, lbd), omega)
+    g = gg.GeodesicGraph.build(points, metric, k=10)
+    path = g.shortest_path(0, 42)            # direction-aware
+    D = g.distances(sources=[0, 1, 2])
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import exceptions
+from .costs import curve_length, segment_costs
+from .curves import Path
+from .exceptions import (
+    DisconnectedGraphError,
+    GraphGeoError,
+    InvalidInputError,
+    MetricError,
+    NoPathError,
+    NotSPDError,
+    RandersConditionError,
+)
+from .graph import GeodesicGraph
+from .metrics import (
+    CallableField,
+    CentroidCometric,
+    ConstantField,
+    ConstantMetric,
+    DiagonalField,
+    Euclidean,
+    FieldMetric,
+    Metric,
+    OneForm,
+    Randers,
+    RBFField,
+    RHVAEMetric,
+    VAECometric,
+)
+
+try:
+    __version__ = version("graphgeo")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "__version__",
+    "exceptions",
+    "GeodesicGraph",
+    "Path",
+    "curve_length",
+    "segment_costs",
+    "Metric",
+    "Euclidean",
+    "ConstantMetric",
+    "DiagonalField",
+    "FieldMetric",
+    "CentroidCometric",
+    "RHVAEMetric",
+    "VAECometric",
+    "Randers",
+    "OneForm",
+    "ConstantField",
+    "RBFField",
+    "CallableField",
+    "GraphGeoError",
+    "InvalidInputError",
+    "MetricError",
+    "NotSPDError",
+    "RandersConditionError",
+    "DisconnectedGraphError",
+    "NoPathError",
+]

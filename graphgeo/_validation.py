@@ -1,0 +1,186 @@
+"""The one validator every public entry point goes through.
+
+Each check returns a clean value (float64 C-contiguous arrays, Python ints) or
+raises a specific exception whose message names the parameter, what was
+expected, what was received and a remedy.
+"""
+
+import numbers
+import operator
+
+import numpy as np
+
+from .exceptions import InvalidInputError, NotSPDError
+
+__all__ = [
+    "as_array",
+    "check_points",
+    "check_int",
+    "check_float",
+    "check_choice",
+    "check_node",
+    "check_nodes",
+    "check_spd",
+]
+
+
+def _describe(x):
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape} and dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}" if not hasattr(x, "shape") else f"{type(x).__name__} of shape {tuple(x.shape)}"
+
+
+def as_array(x, name, dtype=np.float64):
+    """Turn array-likes (lists, numpy, torch tensors, cupy arrays) into numpy."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor, without importing torch
+        x = x.detach().cpu().numpy()
+    elif hasattr(x, "get") and type(x).__module__.startswith("cupy"):
+        x = x.get()
+    try:
+        arr = np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"{name} must be array-like of numbers; received {_describe(x)} ({exc})."
+        ) from None
+    return np.ascontiguousarray(arr)
+
+
+def check_finite(arr, name):
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = tuple(int(b) for b in bad)
+        raise InvalidInputError(
+            f"{name} contains NaN or Inf (first at index {where}: {arr[where]}); "
+            "remove or impute those entries before calling graphgeo."
+        )
+    return arr
+
+
+def check_points(points, name="points", dim=None, min_rows=1):
+    """A finite float64 array of shape (n, d) with n >= min_rows (and d == dim)."""
+    arr = as_array(points, name)
+    if arr.ndim == 1 and dim is not None and arr.shape[0] == dim:
+        arr = arr[None, :]
+    if arr.ndim != 2:
+        raise InvalidInputError(
+            f"{name} must be a 2-D array of shape (n_points, dim); received {_describe(arr)}. "
+            "Reshape with points.reshape(len(points), -1)."
+        )
+    if arr.shape[0] < min_rows:
+        raise InvalidInputError(
+            f"{name} must hold at least {min_rows} point(s); received {arr.shape[0]}."
+        )
+    if arr.shape[1] < 1:
+        raise InvalidInputError(f"{name} must have at least one coordinate; received shape {arr.shape}.")
+    if dim is not None and arr.shape[1] != dim:
+        raise InvalidInputError(
+            f"{name} has dimension {arr.shape[1]} but the metric is defined on R^{dim}; "
+            "encode the points with the same model the metric comes from, or build the metric "
+            f"for dimension {arr.shape[1]}."
+        )
+    return check_finite(arr, name)
+
+
+def check_vector(x, name, dim):
+    arr = as_array(x, name)
+    if arr.shape != (dim,):
+        raise InvalidInputError(f"{name} must have shape ({dim},); received {_describe(arr)}.")
+    return check_finite(arr, name)
+
+
+def check_int(value, name, low=None, high=None, remedy=""):
+    """An integral value with low <= value <= high (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise InvalidInputError(
+            f"{name} must be an integer; received {_describe(value)}.{(' ' + remedy) if remedy else ''}"
+        )
+    value = operator.index(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise InvalidInputError(
+            f"{name} must be in [{lo}, {hi}]; received {value}.{(' ' + remedy) if remedy else ''}"
+        )
+    return value
+
+
+def check_float(value, name, low=None, high=None, low_open=False, high_open=False):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise InvalidInputError(f"{name} must be a real number; received {_describe(value)}.")
+    value = float(value)
+    bad = not np.isfinite(value)
+    if low is not None:
+        bad |= value <= low if low_open else value < low
+    if high is not None:
+        bad |= value >= high if high_open else value > high
+    if bad:
+        lb = ("(" if low_open else "[") + ("-inf" if low is None else f"{low}")
+        hb = ("inf" if high is None else f"{high}") + (")" if high_open else "]")
+        raise InvalidInputError(f"{name} must be a finite number in {lb}, {hb}; received {value}.")
+    return value
+
+
+def check_choice(value, name, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidInputError(
+            f"{name} must be one of {', '.join(repr(c) for c in choices)}; received {value!r}."
+        )
+    return value
+
+
+def check_node(i, n, name):
+    if isinstance(i, bool) or not isinstance(i, (numbers.Integral, np.integer)):
+        raise InvalidInputError(
+            f"{name} must be a node index (an integer in [0, {n - 1}]); received {_describe(i)}. "
+            "For a point that is not a graph node, pass its coordinates to gg.geodesic instead."
+        )
+    i = operator.index(i)
+    if not -n <= i < n:
+        raise InvalidInputError(f"{name} must be a node index in [0, {n - 1}]; received {i}.")
+    return i % n
+
+
+def check_nodes(idx, n, name, allow_none=False):
+    """A 1-D int64 array of node indices in [0, n) (negative indices wrap like numpy)."""
+    if idx is None:
+        if allow_none:
+            return None
+        raise InvalidInputError(f"{name} must be node indices; received None.")
+    if np.isscalar(idx) or (isinstance(idx, np.ndarray) and idx.ndim == 0):
+        idx = [idx]
+    arr = np.asarray(idx.detach().cpu().numpy() if hasattr(idx, "detach") else idx)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise InvalidInputError(
+            f"{name} must be integer node indices; received dtype {arr.dtype}. "
+            "Boolean masks can be turned into indices with np.flatnonzero(mask)."
+        )
+    arr = arr.astype(np.int64).ravel()
+    if arr.min() < -n or arr.max() >= n:
+        bad = arr[(arr < -n) | (arr >= n)][0]
+        raise InvalidInputError(f"{name} must hold node indices in [0, {n - 1}]; received {int(bad)}.")
+    return np.ascontiguousarray(arr % n)
+
+
+def check_spd(mats, name, tol=0.0):
+    """Check a stack of symmetric matrices (..., d, d) is positive definite; return it symmetrised."""
+    mats = np.asarray(mats, dtype=np.float64)
+    asym = np.max(np.abs(mats - np.swapaxes(mats, -1, -2)), initial=0.0)
+    scale = max(np.max(np.abs(mats), initial=0.0), 1e-300)
+    if asym > 1e-8 * scale:
+        raise NotSPDError(
+            f"{name} must be symmetric; received matrices with asymmetry {asym:.3g} "
+            f"(relative {asym / scale:.3g}). Pass (A + A.T) / 2 if the asymmetry is round-off."
+        )
+    mats = 0.5 * (mats + np.swapaxes(mats, -1, -2))
+    eig_min = np.linalg.eigvalsh(mats)[..., 0]
+    if np.any(eig_min <= tol):
+        flat = np.atleast_1d(eig_min)
+        worst = int(np.argmin(flat))
+        where = "" if mats.ndim == 2 else f" (matrix {worst})"
+        raise NotSPDError(
+            f"{name} must be positive definite; smallest eigenvalue {flat[worst]:.3g}{where}. "
+            "Add a small multiple of the identity, or check how the matrices were built."
+        )
+    return np.ascontiguousarray(mats)

@@ -1,0 +1,141 @@
+"""The Metric interface shared by every family."""
+
+import numpy as np
+
+from .._backend import namespace
+from .._validation import check_points
+from ..exceptions import InvalidInputError, NotSPDError
+
+__all__ = ["Metric"]
+
+# rows of quadrature points evaluated at once by the generic (non-fused) path
+_GENERIC_CHUNK = 1 << 15
+
+
+class Metric:
+    """A Riemannian metric G(z) on R^d (Randers metrics add a 1-form, see ``Randers``).
+
+    Subclasses provide ``_metric_tensor(z, xp)`` (batched G(z), numpy or torch)
+    and, when they have a compiled kernel, ``_kernel()`` returning
+    ``(driver, params)`` from :mod:`graphgeo.kernels.segments`.
+    """
+
+    #: G does not depend on z: one quadrature point integrates any segment exactly
+    is_constant = False
+    #: numerical name used by save/load; None when the metric cannot be saved
+    family = None
+
+    def __init__(self, dim):
+        self.dim = int(dim)
+
+    # -- evaluation ---------------------------------------------------------
+    def metric_tensor(self, z):
+        """G(z) for a batch z of shape (n, d) (numpy or torch); returns (n, d, d)."""
+        z = self._check_z(z)
+        return self._metric_tensor(z, namespace(z))
+
+    def cometric_tensor(self, z):
+        """G^{-1}(z), shape (n, d, d)."""
+        z = self._check_z(z)
+        return self._cometric_tensor(z, namespace(z))
+
+    def _cometric_tensor(self, z, xp):
+        return xp.linalg.inv(self._metric_tensor(z, xp))
+
+    def norm(self, z, v):
+        """F(z, v) = sqrt(v^T G(z) v) for batches z, v of shape (n, d) (numpy or torch)."""
+        z = self._check_z(z)
+        v = self._check_z(v, "v")
+        return self._norm(z, v, namespace(z))
+
+    def _norm(self, z, v, xp):
+        G = self._metric_tensor(z, xp)
+        return xp.sqrt(xp.einsum("ni,nij,nj->n", v, G, v))
+
+    def _check_z(self, z, name="z"):
+        if namespace(z) is np:
+            return check_points(z, name, dim=self.dim)
+        if z.ndim == 1:
+            z = z[None, :]
+        if z.ndim != 2 or z.shape[1] != self.dim:
+            raise InvalidInputError(
+                f"{name} must have shape (n, {self.dim}); received {tuple(z.shape)}."
+            )
+        return z
+
+    def lower_bound(self):
+        """A constant c > 0 with F(z, v) >= c |v| for all z, v, or None when unknown."""
+        return None
+
+    # -- compiled kernels ---------------------------------------------------
+    def _kernel(self):
+        """(driver, params) of the fused kernel in graphgeo.kernels.segments, or None."""
+        return None
+
+    @property
+    def fused(self):
+        return self._kernel() is not None
+
+    # -- generic path -------------------------------------------------------
+    def _segment_integrands(self, z, dv):
+        """(sqrt(dv^T G dv), omega . dv, |omega|_{G^{-1}}) at points z along directions dv.
+
+        Generic numpy evaluation in chunks, used by families without a fused kernel
+        and as the reference the kernels are tested against.
+        """
+        G = self._metric_tensor(z, np)
+        _check_spd_batch(G, z, type(self).__name__)
+        r = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", dv, G, dv), 0.0))
+        zero = np.zeros(len(z))
+        return r, zero, zero
+
+    # -- persistence ----------------------------------------------------------
+    def _state(self):
+        """Arrays that rebuild the metric with ``from_state``; None when not serialisable."""
+        return None
+
+    def __repr__(self):
+        return f"{type(self).__name__}(dim={self.dim})"
+
+
+def _check_spd_batch(G, z, name):
+    try:
+        np.linalg.cholesky(G)
+    except np.linalg.LinAlgError:
+        ev = np.linalg.eigvalsh(0.5 * (G + np.swapaxes(G, -1, -2)))[:, 0]
+        bad = int(np.argmin(ev))
+        raise NotSPDError(
+            f"{name} returned a metric tensor that is not positive definite at z = "
+            f"{np.array2string(z[bad], precision=4)} (smallest eigenvalue {ev[bad]:.3g}). "
+            "A metric must be SPD everywhere the graph reaches; add a small multiple of the identity."
+        ) from None
+
+
+def generic_segment_costs(metric, a, b, tq, wq, max_norm=None):
+    """Reference / generic integration of R, A along segments a -> b (numpy, chunked).
+
+    Returns (R, A, worst) like the compiled drivers.
+    """
+    n, d = a.shape
+    Q = len(tq)
+    R = np.empty(n)
+    A = np.empty(n)
+    worst = np.zeros(n)
+    step = max(1, _GENERIC_CHUNK // Q)
+    for s in range(0, n, step):
+        aa = a[s : s + step]
+        dv = b[s : s + step] - aa
+        m = len(aa)
+        z = (aa[:, None, :] + tq[None, :, None] * dv[:, None, :]).reshape(m * Q, d)
+        dvq = np.repeat(dv, Q, axis=0)
+        r, ad, on = metric._segment_integrands(z, dvq)
+        r = r.reshape(m, Q)
+        ad = ad.reshape(m, Q)
+        on = on.reshape(m, Q)
+        if max_norm is not None:
+            scale = np.where(on > max_norm, max_norm / np.where(on > 0, on, 1.0), 1.0)
+            ad = ad * scale
+        R[s : s + m] = r @ wq
+        A[s : s + m] = ad @ wq
+        worst[s : s + m] = on.max(axis=1)
+    return R, A, worst
