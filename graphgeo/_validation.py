@@ -114,8 +114,9 @@ def check_float(value, name, low=None, high=None, low_open=False, high_open=Fals
     if high is not None:
         bad |= value >= high if high_open else value > high
     if bad:
-        lb = ("(" if low_open else "[") + ("-inf" if low is None else f"{low}")
-        hb = ("inf" if high is None else f"{high}") + (")" if high_open else "]")
+        # infinite ends are open: the value must be finite
+        lb = "(-inf" if low is None else ("(" if low_open else "[") + f"{low}"
+        hb = "inf)" if high is None else f"{high}" + (")" if high_open else "]")
         raise InvalidInputError(f"{name} must be a finite number in {lb}, {hb}; received {value}.")
     return value
 
@@ -165,7 +166,7 @@ def check_nodes(idx, n, name, allow_none=False):
 
 def check_spd(mats, name, tol=0.0):
     """Check a stack of symmetric matrices (..., d, d) is positive definite; return it symmetrised."""
-    mats = np.asarray(mats, dtype=np.float64)
+    mats = check_finite(np.asarray(mats, dtype=np.float64), name)
     asym = np.max(np.abs(mats - np.swapaxes(mats, -1, -2)), initial=0.0)
     scale = max(np.max(np.abs(mats), initial=0.0), 1e-300)
     if asym > 1e-8 * scale:

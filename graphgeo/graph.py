@@ -1,5 +1,6 @@
 """GeodesicGraph: a directed KNN graph whose edge weights are metric costs."""
 
+import os
 import warnings
 
 import numpy as np
@@ -225,9 +226,8 @@ class GeodesicGraph:
                 raise InvalidInputError(
                     "points is None and some node has no 'pos' attribute; pass points=(N, d) array."
                 ) from None
+        # symmetric for an undirected G; explicit zero-cost edges are kept
         W = nx.to_scipy_sparse_array(G, nodelist=range(n), weight=weight, format="csr")
-        if not G.is_directed():
-            W = sp.csr_array(W.maximum(W.T))
         return cls.from_scipy(W, points, metric=metric)
 
     @classmethod
@@ -240,7 +240,7 @@ class GeodesicGraph:
                 f"weights must be a scipy.sparse matrix or array; received {type(weights).__name__}. "
                 "Convert a dense matrix with scipy.sparse.csr_array(W) (zeros become non-edges)."
             )
-        W = sp.csr_array(weights, dtype=np.float64)
+        W = sp.csr_array(weights, dtype=np.float64, copy=True)  # never share or sort the caller's
         if W.shape != (len(pts), len(pts)):
             raise InvalidInputError(
                 f"weights must have shape ({len(pts)}, {len(pts)}) to match points; received {W.shape}."
@@ -280,6 +280,9 @@ class GeodesicGraph:
     @classmethod
     def load(cls, path, metric=None):
         """Read a graph written by :meth:`save` (np.load with allow_pickle=False)."""
+        if (isinstance(path, (str, os.PathLike)) and not os.path.exists(path)
+                and os.path.exists(os.fspath(path) + ".npz")):
+            path = os.fspath(path) + ".npz"  # np.savez appended the suffix in save(path)
         try:
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
@@ -294,9 +297,15 @@ class GeodesicGraph:
             raise InvalidInputError(
                 f"{path} was written by a newer graphgeo (format {int(arrays['format_version'])}); upgrade."
             )
-        pts = arrays["points"]
+        pts = check_points(arrays["points"], f"points in {path}", min_rows=2)
         n = len(pts)
-        W = sp.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n, n))
+        try:  # a damaged file must not reach the compiled search with out-of-range indices
+            W = sp.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]), shape=(n, n))
+            W.check_format(full_check=True)
+        except ValueError as exc:
+            raise InvalidInputError(f"{path} holds a malformed weight matrix ({exc}).") from None
+        if not np.all(np.isfinite(W.data)) or np.any(W.data < 0):
+            raise InvalidInputError(f"{path} holds non-finite or negative weights.")
         if metric is None:
             metric = metric_from_arrays(arrays)
         k = int(arrays["k"])

@@ -21,7 +21,8 @@ EXACT_MAX_N = 20_000
 KDTREE_MAX_DIM = 6
 #: below N = EXACT_MAX_N a kd-tree beats brute force up to this dimension
 KDTREE_SMALL_N_MAX_DIM = 8
-_BRUTE_BLOCK = 2048
+#: entries of the distance block held at once by the brute-force search (~128 MB)
+_BRUTE_BLOCK_ENTRIES = 1 << 24
 
 
 def knn(points, k, method="auto", seed=None):
@@ -63,9 +64,10 @@ def _brute(points, k):
     sq = np.einsum("ij,ij->i", points, points)
     idx = np.empty((n, k + 1), dtype=np.int64)
     dist = np.empty((n, k + 1))
-    for s in range(0, n, _BRUTE_BLOCK):
-        blk = points[s : s + _BRUTE_BLOCK]
-        D2 = sq[s : s + _BRUTE_BLOCK, None] + sq[None, :] - 2.0 * blk @ points.T
+    step = max(1, _BRUTE_BLOCK_ENTRIES // n)
+    for s in range(0, n, step):
+        blk = points[s : s + step]
+        D2 = sq[s : s + step, None] + sq[None, :] - 2.0 * blk @ points.T
         part = np.argpartition(D2, k, axis=1)[:, : k + 1]
         pd = np.take_along_axis(D2, part, axis=1)
         order = np.argsort(pd, axis=1)

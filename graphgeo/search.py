@@ -70,7 +70,7 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
     Parameters
     ----------
     sources, targets : node indices or None (all nodes)
-    limit : float or None; distances above it are reported as inf
+    limit : float, None or np.inf (no limit); distances above it are reported as inf
     dtype : float64 (default) or float32 for the result
     out : optional array or np.memmap of shape (len(sources), len(targets)), filled in
         source blocks so that results larger than memory stream to disk
@@ -84,10 +84,15 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
     src = np.arange(n) if sources is None else check_nodes(sources, n, "sources")
     tgt = None if targets is None else check_nodes(targets, n, "targets")
     n_t = n if tgt is None else len(tgt)
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise InvalidInputError(f"dtype must be float64 or float32; received {dtype!r}.") from None
     if dtype not in (np.float64, np.float32):
         raise InvalidInputError(f"dtype must be float64 or float32; received {dtype}.")
-    lim = np.inf if limit is None else check_float(limit, "limit", low=0.0)
+    # limit=np.inf is scipy's default (no limit); any other value must be finite and >= 0
+    lim = (np.inf if limit is None or (isinstance(limit, (float, np.floating)) and limit == np.inf)
+           else check_float(limit, "limit", low=0.0))
     shape = (len(src), n_t)
     if out is None:
         out = np.empty(shape, dtype=dtype)

@@ -4,7 +4,7 @@ import numpy as np
 
 from .._backend import namespace
 from .._validation import check_points
-from ..exceptions import InvalidInputError, NotSPDError
+from ..exceptions import InvalidInputError, MetricError, NotSPDError
 
 __all__ = ["Metric"]
 
@@ -46,6 +46,11 @@ class Metric:
         """F(z, v) = sqrt(v^T G(z) v) for batches z, v of shape (n, d) (numpy or torch)."""
         z = self._check_z(z)
         v = self._check_z(v, "v")
+        if v.shape[0] != z.shape[0]:
+            raise InvalidInputError(
+                f"v must hold one vector per point of z: z has {z.shape[0]} rows, v has "
+                f"{v.shape[0]}; pass z and v as batches of the same length."
+            )
         return self._norm(z, v, namespace(z))
 
     def _norm(self, z, v, xp):
@@ -99,6 +104,14 @@ class Metric:
 
 
 def _check_spd_batch(G, z, name):
+    finite = np.all(np.isfinite(G), axis=(1, 2))
+    if not np.all(finite):
+        bad = int(np.argmin(finite))
+        raise MetricError(
+            f"{name} returned a metric tensor with NaN or Inf entries at z = "
+            f"{np.array2string(z[bad], precision=4)}; the metric must be finite everywhere "
+            "the graph reaches."
+        )
     try:
         np.linalg.cholesky(G)
     except np.linalg.LinAlgError:

@@ -133,6 +133,12 @@ class DiagonalField(Metric, _CallableMixin):
 
     def _segment_integrands(self, z, dv):
         g = self.diagonal(z)
+        if not np.all(np.isfinite(g)):
+            bad = int(np.argmin(np.all(np.isfinite(g), axis=1)))
+            raise MetricError(
+                f"DiagonalField fn returned NaN or Inf at z = {np.array2string(z[bad], precision=4)}; "
+                "every diagonal entry must be finite and > 0."
+            )
         if not np.all(g > 0):
             bad = int(np.argmin(np.min(g, axis=1)))
             raise NotSPDError(

@@ -141,6 +141,12 @@ class CallableField(OneForm):
                 f"omega callable must map shape (n, {self.dim}) to (n, {self.dim}); "
                 f"returned shape {tuple(out.shape)} for input {tuple(z.shape)}."
             )
+        if not is_torch(out) and not np.all(np.isfinite(out)):
+            bad = int(np.argmin(np.all(np.isfinite(out), axis=1)))
+            raise MetricError(
+                f"omega callable returned NaN or Inf at z = {np.array2string(to_numpy(z)[bad], precision=4)}; "
+                "omega must be finite everywhere the graph reaches."
+            )
         return out
 
 
@@ -207,9 +213,14 @@ class Randers(Metric):
         if self.max_norm is None:
             return om
         xp = namespace(z)
-        nrm = self.omega_norm(z)
-        scale = xp.where(nrm > self.max_norm, self.max_norm / xp.where(nrm > 0, nrm, 1.0), 1.0 + 0 * nrm)
-        return om * scale[:, None]
+        C = self.base._cometric_tensor(z, xp)
+        n2 = xp.einsum("ni,nij,nj->n", om, C, om)
+        # scale = min(1, max_norm / |omega|), written so that no sqrt is taken at |omega| <= max_norm:
+        # with torch, sqrt'(0) = inf would turn the gradient at a zero of omega into NaN
+        m2 = self.max_norm * self.max_norm
+        big = n2 > m2
+        scale = self.max_norm / xp.sqrt(xp.where(big, n2, m2 + 0 * n2))
+        return om * xp.where(big, scale, 1.0 + 0 * n2)[:, None]
 
     def _norm(self, z, v, xp):
         om = self.effective_omega(z)
