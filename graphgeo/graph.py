@@ -365,33 +365,50 @@ def _measure_hscale(points, W):
     return max(float(np.min(coo.data[ok] / length[ok])) * _HSCALE_MARGIN, 0.0)
 
 
-def _bridges(points, rep, labels, max_rounds=64):
-    """Borůvka rounds: join every component to its nearest other component until connected."""
+def _bridges(points, rep, labels, n_candidates=16):
+    """Borůvka rounds joining every component to its nearest other component until connected.
+
+    Each round proposes, for every component, its shortest (Euclidean) edge to another
+    component: first from one kd-tree query of n_candidates neighbours per point,
+    then, for components whose candidates all fall inside them, from a tree over the
+    points outside. The number of components at least halves per round.
+    """
     from scipy.sparse.csgraph import connected_components as cc
     from scipy.spatial import cKDTree
 
-    uniq_nodes = np.flatnonzero(rep == np.arange(len(rep)))
+    nodes = np.flatnonzero(rep == np.arange(len(rep)))  # one node per distinct point
+    pts = points[nodes]
+    tree = cKDTree(pts)
+    kq = min(n_candidates, len(nodes) - 1)
+    dist, nbr = tree.query(pts, k=kq + 1)
     out_i, out_j = [], []
-    lab = labels.copy()
-    for _ in range(max_rounds):
-        comps = np.unique(lab[uniq_nodes])
+    lab = labels[nodes].copy()
+    while True:
+        comps, lab = np.unique(lab, return_inverse=True)
         if len(comps) == 1:
             break
-        best = {}
-        for c in comps:
-            inside = uniq_nodes[lab[uniq_nodes] == c]
-            outside = uniq_nodes[lab[uniq_nodes] != c]
-            dist, j = cKDTree(points[outside]).query(points[inside], k=1)
-            t = int(np.argmin(dist))
-            best[c] = (float(dist[t]), int(inside[t]), int(outside[j[t]]))
-        pairs = sorted({(min(i, j), max(i, j)) for _, i, j in best.values()})
-        li = np.array([lab[i] for i, _ in pairs])
-        lj = np.array([lab[j] for _, j in pairs])
-        out_i.extend(i for i, _ in pairs)
-        out_j.extend(j for _, j in pairs)
-        # merge the labels joined by this round's bridges
-        nl = int(lab.max()) + 1
-        J = sp.csr_array((np.ones(len(li)), (li, lj)), shape=(nl, nl))
+        cross = lab[nbr] != lab[:, None]
+        best_d = np.full(len(comps), np.inf)
+        best_pair = np.zeros((len(comps), 2), dtype=np.int64)
+        r, c = np.nonzero(cross)
+        if len(r):
+            dd = dist[r, c]
+            order = np.lexsort((dd, lab[r]))
+            first = order[np.r_[True, lab[r][order][1:] != lab[r][order][:-1]]]
+            comp = lab[r[first]]
+            best_d[comp] = dd[first]
+            best_pair[comp] = np.c_[r[first], nbr[r[first], c[first]]]
+        for comp in np.flatnonzero(~np.isfinite(best_d)):
+            inside = np.flatnonzero(lab == comp)
+            outside = np.flatnonzero(lab != comp)
+            d1, j1 = cKDTree(pts[outside]).query(pts[inside], k=1)
+            t = int(np.argmin(d1))
+            best_pair[comp] = (inside[t], outside[j1[t]])
+        pairs = np.unique(np.sort(best_pair, axis=1), axis=0)
+        out_i.append(nodes[pairs[:, 0]])
+        out_j.append(nodes[pairs[:, 1]])
+        m = len(comps)
+        J = sp.csr_array((np.ones(len(pairs)), (lab[pairs[:, 0]], lab[pairs[:, 1]])), shape=(m, m))
         _, relabel = cc(J, directed=False)
         lab = relabel[lab]
-    return np.asarray(out_i, dtype=np.int64), np.asarray(out_j, dtype=np.int64)
+    return np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64)
