@@ -236,7 +236,11 @@ class Randers(Metric):
             raise_randers(nrm[worst], to_numpy(z)[worst])
 
     def lower_bound(self):
-        return None
+        """(1 - max_norm) c_base when omega is rescaled: F >= (1 - |omega|_{G^-1}) |v|_G."""
+        base = self.base.lower_bound()
+        if self.max_norm is None or base is None:
+            return None
+        return (1.0 - self.max_norm) * base
 
     def _kernel(self):
         bk = self.base._kernel()
