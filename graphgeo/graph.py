@@ -370,8 +370,9 @@ def _bridges(points, rep, labels, n_candidates=16):
 
     Each round proposes, for every component, its shortest (Euclidean) edge to another
     component: first from one kd-tree query of n_candidates neighbours per point,
-    then, for components whose candidates all fall inside them, from a tree over the
-    points outside. The number of components at least halves per round.
+    then, for components where that candidate is not provably the shortest (some point
+    has no outside candidate and its n_candidates-th neighbour is closer than the
+    candidate), from a tree over the points outside. The number of components at least halves per round.
     """
     from scipy.sparse.csgraph import connected_components as cc
     from scipy.spatial import cKDTree
@@ -398,7 +399,13 @@ def _bridges(points, rep, labels, n_candidates=16):
             comp = lab[r[first]]
             best_d[comp] = dd[first]
             best_pair[comp] = np.c_[r[first], nbr[r[first], c[first]]]
-        for comp in np.flatnonzero(~np.isfinite(best_d)):
+        # a point with no candidate outside its component has its nearest outside point at
+        # >= its kq-th neighbour distance: the candidate is exact unless such a point could
+        # beat it (otherwise a dense component next to another one gets a longer bridge)
+        reach = np.where(cross.any(axis=1), np.inf, dist[:, -1])
+        lower = np.full(len(comps), np.inf)
+        np.minimum.at(lower, lab, reach)
+        for comp in np.flatnonzero(lower < best_d):
             inside = np.flatnonzero(lab == comp)
             outside = np.flatnonzero(lab != comp)
             d1, j1 = cKDTree(pts[outside]).query(pts[inside], k=1)
