@@ -188,14 +188,18 @@ class GeodesicGraph:
         return _search.shortest_path(self, source, target, method=method)
 
     def distances(self, sources=None, targets=None, limit=None, dtype=np.float64, out=None,
-                  verbose=False):
+                  return_predecessors=False, verbose=False):
         """D[a, b] = cost sources[a] -> targets[b]; see graphgeo.search.distances."""
         return _search.distances(self, sources, targets, limit=limit, dtype=dtype, out=out,
-                                 verbose=verbose)
+                                 return_predecessors=return_predecessors, verbose=verbose)
 
-    def pair_distances(self, src, dst):
+    def pair_distances(self, src, dst, limit=None):
         """Elementwise costs src[i] -> dst[i]; see graphgeo.search.pair_distances."""
-        return _search.pair_distances(self, src, dst)
+        return _search.pair_distances(self, src, dst, limit=limit)
+
+    def multi_source(self, seeds, offsets=None, limit=None):
+        """(dist, nearest seed, predecessor) of one search from all seeds; see graphgeo.search."""
+        return _search.multi_source(self, seeds, offsets=offsets, limit=limit)
 
     # ---------------------------------------------------------------- interop
     def to_networkx(self):

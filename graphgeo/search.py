@@ -1,14 +1,15 @@
 """Shortest paths and distances on a GeodesicGraph (directed: never symmetrised)."""
 
 import numpy as np
-from scipy.sparse.csgraph import dijkstra as _sp_dijkstra
+import numba
 
 from ._validation import check_choice, check_float, check_node, check_nodes
 from .curves import Path
 from .exceptions import InvalidInputError, NoPathError
 from .kernels import search as _ks
+from .kernels import sssp as _sssp
 
-__all__ = ["shortest_path", "distances", "pair_distances"]
+__all__ = ["shortest_path", "distances", "pair_distances", "multi_source"]
 
 # bytes of float64 rows held at once by the blocked many-source searches
 _BLOCK_BYTES = 256 << 20
@@ -59,26 +60,69 @@ def shortest_path(g, source, target, method="astar"):
     return Path(nodes, g.points[nodes], dist, method, settled)
 
 
-def _block_rows(n_cols):
-    return max(1, _BLOCK_BYTES // (8 * max(n_cols, 1)))
+def _block_rows(n_cols, itemsize=8):
+    return max(1, _BLOCK_BYTES // (itemsize * max(n_cols, 1)))
+
+
+def _n_chunks(n_sources):
+    return max(1, min(n_sources, 4 * numba.get_num_threads()))
+
+
+def _check_limit(limit):
+    # None and np.inf (scipy's default) mean no limit; anything else must be >= 0
+    if limit is None or (isinstance(limit, (float, np.floating)) and limit == np.inf):
+        return np.inf
+    return check_float(limit, "limit", low=0.0)
+
+
+def _release(out, start, stop):
+    """Flush rows [start, stop) of a memmap and drop them from this process's memory."""
+    if not isinstance(out, np.memmap):
+        return
+    out.flush()
+    mm = getattr(out, "_mmap", None)
+    if mm is None or not hasattr(mm, "madvise"):
+        return
+    import mmap
+
+    row = out.strides[0]
+    offset = out.offset if hasattr(out, "offset") else 0
+    lo = (offset + start * row) // mmap.PAGESIZE * mmap.PAGESIZE
+    hi = offset + stop * row
+    try:
+        mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - platform dependent
+        pass
 
 
 def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=None,
-              verbose=False):
+              return_predecessors=False, verbose=False):
     """Directed geodesic distances D[a, b] = cost sources[a] -> targets[b].
+
+    A numba many-source Dijkstra (one search per source, sources spread over
+    threads); with targets, each search stops once all of them are settled.
 
     Parameters
     ----------
     sources, targets : node indices or None (all nodes)
     limit : float, None or np.inf (no limit); distances above it are reported as inf
-    dtype : float64 (default) or float32 for the result
+    dtype : float64 (default) or float32 for the result (accumulation is float64)
     out : optional array or np.memmap of shape (len(sources), len(targets)), filled in
-        source blocks so that results larger than memory stream to disk
-    verbose : show a progress bar over source blocks
+        source blocks; a memmap's finished blocks are flushed and released, so an
+        N x N result larger than memory streams to disk
+    return_predecessors : also return P of shape (len(sources), n_nodes), P[a, v] the
+        node before v on the shortest path from sources[a] (-1 for the source and
+        unreached nodes), as scipy.sparse.csgraph does
+    verbose : progress bar over source blocks
 
     Returns
     -------
-    (n_sources, n_targets) array (``out`` when given); inf where unreachable.
+    D : (n_sources, n_targets) array (``out`` when given); inf where unreachable.
+    P : (n_sources, n_nodes) int64, with return_predecessors.
+
+    Raises
+    ------
+    InvalidInputError before any work for bad indices, limit, dtype or out.
     """
     n = g.n_nodes
     src = np.arange(n) if sources is None else check_nodes(sources, n, "sources")
@@ -90,33 +134,50 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
         raise InvalidInputError(f"dtype must be float64 or float32; received {dtype!r}.") from None
     if dtype not in (np.float64, np.float32):
         raise InvalidInputError(f"dtype must be float64 or float32; received {dtype}.")
-    # limit=np.inf is scipy's default (no limit); any other value must be finite and >= 0
-    lim = (np.inf if limit is None or (isinstance(limit, (float, np.floating)) and limit == np.inf)
-           else check_float(limit, "limit", low=0.0))
+    lim = _check_limit(limit)
     shape = (len(src), n_t)
     if out is None:
         out = np.empty(shape, dtype=dtype)
-    elif tuple(out.shape) != shape or not np.issubdtype(out.dtype, np.floating):
+    elif (tuple(out.shape) != shape or out.dtype not in (np.float64, np.float32)
+          or not out.flags.c_contiguous or not out.flags.writeable):
         raise InvalidInputError(
-            f"out must be a float array of shape {shape}; received shape {tuple(out.shape)} "
-            f"and dtype {out.dtype}."
+            f"out must be a writeable C-contiguous float64 or float32 array of shape {shape}; "
+            f"received shape {tuple(out.shape)} and dtype {out.dtype}."
         )
-    step = _block_rows(n)
+    preds = np.empty((len(src), n), dtype=np.int64) if return_predecessors else np.empty((0, 0), np.int64)
+    if len(src) == 0 or n_t == 0:
+        return (out, preds) if return_predecessors else out
+    indptr, indices, data = _csr(g)
+    if tgt is None:
+        targets_arr = np.zeros(0, dtype=np.int64)
+        tmask = np.zeros(n, dtype=np.bool_)
+        n_distinct = 0
+    else:
+        targets_arr = tgt
+        tmask = np.zeros(n, dtype=np.bool_)
+        tmask[tgt] = True
+        n_distinct = int(tmask.sum())
+    step = _block_rows(max(n_t, n if return_predecessors else 0))
     blocks = range(0, len(src), step)
     if verbose:
         from ._progress import progress
 
         blocks = progress(blocks, total=len(blocks), desc="distances")
     for s in blocks:
-        rows = _sp_dijkstra(g.weights, directed=True, indices=src[s : s + step], limit=lim)
-        out[s : s + step] = rows if tgt is None else rows[:, tgt]
-    return out
+        blk = src[s : s + step]
+        view = out[s : s + len(blk)]
+        pv = preds[s : s + len(blk)] if return_predecessors else preds
+        _sssp.rows(indptr, indices, data, blk, targets_arr, n_distinct, tmask, lim, view,
+                   return_predecessors, pv, _n_chunks(len(blk)))
+        _release(out, s, s + len(blk))
+    return (out, preds) if return_predecessors else out
 
 
-def pair_distances(g, src, dst):
+def pair_distances(g, src, dst, limit=None):
     """Elementwise directed distances L[i] = cost src[i] -> dst[i] (float64, inf if unreachable).
 
-    Pairs are grouped by source so that each distinct source is searched once.
+    Pairs are grouped by source: each distinct source is searched once, in
+    parallel, and its search stops as soon as all of its targets are settled.
     """
     n = g.n_nodes
     src = check_nodes(src, n, "src")
@@ -125,12 +186,48 @@ def pair_distances(g, src, dst):
         raise InvalidInputError(
             f"src and dst must have the same length; received {len(src)} and {len(dst)}."
         )
+    lim = _check_limit(limit)
     out = np.empty(len(src))
-    uniq, inv = np.unique(src, return_inverse=True)
-    step = _block_rows(n)
-    for s in range(0, len(uniq), step):
-        blk = uniq[s : s + step]
-        rows = _sp_dijkstra(g.weights, directed=True, indices=blk)
-        sel = (inv >= s) & (inv < s + len(blk))
-        out[sel] = rows[inv[sel] - s, dst[sel]]
+    if len(src) == 0:
+        return out
+    order = np.argsort(src, kind="stable")
+    usrc, start = np.unique(src[order], return_index=True)
+    tptr = np.append(start, len(src)).astype(np.int64)
+    indptr, indices, data = _csr(g)
+    _sssp.pairs(indptr, indices, data, usrc, tptr, np.ascontiguousarray(dst[order]),
+                order.astype(np.int64), lim, out, _n_chunks(len(usrc)))
     return out
+
+
+def multi_source(g, seeds, offsets=None, limit=None):
+    """One search from several seeds at once (graph Voronoi partition).
+
+    Parameters
+    ----------
+    seeds : node indices
+    offsets : initial distance of each seed (default 0); a node's distance is
+        min over seeds s of offsets[s] + cost(seeds[s] -> node)
+    limit : float or None
+
+    Returns
+    -------
+    dist : (n_nodes,) float64, inf where unreached
+    nearest : (n_nodes,) int64 index into ``seeds`` of the seed that reaches the node
+        first (-1 where unreached)
+    pred : (n_nodes,) int64 predecessor on that shortest path (-1 at seeds / unreached)
+    """
+    n = g.n_nodes
+    seeds = check_nodes(seeds, n, "seeds")
+    if len(seeds) == 0:
+        raise InvalidInputError("seeds must hold at least one node index; received none.")
+    if offsets is None:
+        offs = np.zeros(len(seeds))
+    else:
+        offs = np.asarray(offsets, dtype=np.float64).ravel()
+        if offs.shape != seeds.shape or not np.all(np.isfinite(offs)) or np.any(offs < 0):
+            raise InvalidInputError(
+                f"offsets must hold one finite value >= 0 per seed ({len(seeds)}); received "
+                f"shape {offs.shape}, min {offs.min() if offs.size else 'n/a'}."
+            )
+    indptr, indices, data = _csr(g)
+    return _sssp.multi_source(indptr, indices, data, seeds, offs, _check_limit(limit))

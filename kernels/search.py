@@ -1,8 +1,7 @@
 """Single-pair shortest paths on a CSR graph: A* and Dijkstra (A* with h = 0).
 
-Binary min-heap with lazy deletion (stale entries are skipped when popped):
-pushes are O(log n), no position index to maintain, and the heap never holds
-more than nnz + 1 entries.
+Uses the 4-ary lazy-deletion heap of :mod:`graphgeo.kernels.heap`: stale
+entries are skipped when popped, and the heap never holds more than nnz + 1.
 """
 
 import math
@@ -10,48 +9,7 @@ import math
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True, inline="always")
-def _heap_push(keys, nodes, size, key, node):
-    i = size
-    keys[i] = key
-    nodes[i] = node
-    while i > 0:
-        parent = (i - 1) >> 1
-        if keys[parent] <= key:
-            break
-        keys[i] = keys[parent]
-        nodes[i] = nodes[parent]
-        i = parent
-    keys[i] = key
-    nodes[i] = node
-    return size + 1
-
-
-@njit(cache=True, inline="always")
-def _heap_pop(keys, nodes, size):
-    """Remove the root; return (key, node, new size)."""
-    key0 = keys[0]
-    node0 = nodes[0]
-    size -= 1
-    if size > 0:
-        key = keys[size]
-        node = nodes[size]
-        i = 0
-        while True:
-            c = 2 * i + 1
-            if c >= size:
-                break
-            if c + 1 < size and keys[c + 1] < keys[c]:
-                c += 1
-            if keys[c] >= key:
-                break
-            keys[i] = keys[c]
-            nodes[i] = nodes[c]
-            i = c
-        keys[i] = key
-        nodes[i] = node
-    return key0, node0, size
+from .heap import heap_pop, heap_push
 
 
 @njit(cache=True)
@@ -70,14 +28,14 @@ def astar(indptr, indices, data, points, source, target, hscale):
     closed = np.zeros(n, dtype=np.bool_)
     cap = indices.shape[0] + 1
     keys = np.empty(cap)
-    nodes = np.empty(cap, dtype=np.int64)
+    nodes = np.empty(cap, dtype=np.int32)
     size = 0
     dist[source] = 0.0
-    size = _heap_push(keys, nodes, size, 0.0, source)
+    size = heap_push(keys, nodes, size, 0.0, source)
     settled = 0
     use_h = hscale > 0.0
     while size > 0:
-        f, u, size = _heap_pop(keys, nodes, size)
+        f, u, size = heap_pop(keys, nodes, size)
         if closed[u]:
             continue
         closed[u] = True
@@ -100,7 +58,7 @@ def astar(indptr, indices, data, points, source, target, hscale):
                         t = points[v, i] - points[target, i]
                         s += t * t
                     h = hscale * math.sqrt(s)
-                size = _heap_push(keys, nodes, size, nd + h, v)
+                size = heap_push(keys, nodes, size, nd + h, v)
     return dist[target], pred, settled
 
 

@@ -400,9 +400,9 @@ def test_bad_dtype(small_euclid, bad):
 def test_bad_out(small_euclid):
     g = small_euclid
     n = g.n_nodes
-    with pytest.raises(InvalidInputError, match=rf"out must be a float array of shape \(2, {n}\).*\(2, {n - 1}\)"):
+    with pytest.raises(InvalidInputError, match=rf"out must be a .*array of shape \(2, {n}\).*\(2, {n - 1}\)"):
         g.distances([0, 1], out=np.empty((2, n - 1)))
-    with pytest.raises(InvalidInputError, match="out must be a float array"):
+    with pytest.raises(InvalidInputError, match="out must be a .*array of shape"):
         g.distances([0, 1], out=np.empty((n, 2)))
     with pytest.raises(InvalidInputError, match="out.*int64"):
         g.distances([0, 1], out=np.empty((2, n), dtype=np.int64))
