@@ -17,14 +17,16 @@ INF = np.inf
 
 
 @njit(cache=True, inline="always")
-def _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, closed, pred, label,
+def _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, pred, label, track,
               hkeys, hnodes, touched, tmark, stamp, n_targets):
     """Run one (multi-seed) search in the given buffers; return the number of touched nodes.
 
-    dist/closed must be inf/False on entry for every node; the touched nodes are
-    the ones to reset afterwards. pred/label are written for touched nodes only.
-    Stops early once n_targets nodes with tmark == stamp are settled (n_targets
-    <= 0: run to completion).
+    dist must be inf for every node on entry; the touched nodes are the ones to
+    reset afterwards. A popped entry whose key exceeds dist[u] is stale (keys of
+    a node only decrease), so no settled flag is needed: relaxing a settled node
+    never succeeds. With track, pred/label are written for touched nodes. Stops
+    once n_targets nodes with tmark == stamp are settled (n_targets <= 0: run to
+    completion).
     """
     nt = 0
     size = 0
@@ -36,42 +38,38 @@ def _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, closed, pred, 
                 touched[nt] = v
                 nt += 1
             dist[v] = d0
-            pred[v] = -1
-            label[v] = s
+            if track:
+                pred[v] = -1
+                label[v] = s
             size = heap_push(hkeys, hnodes, size, d0, v)
     remaining = n_targets
     while size > 0:
         du, u, size = heap_pop(hkeys, hnodes, size)
-        if closed[u]:
+        if du > dist[u]:
             continue
-        closed[u] = True
         if remaining > 0 and tmark[u] == stamp:
             remaining -= 1
             if remaining == 0:
                 break
-        lu = label[u]
         for p in range(indptr[u], indptr[u + 1]):
             v = indices[p]
-            if closed[v]:
-                continue
             nd = du + data[p]
             if nd < dist[v] and nd <= limit:
                 if dist[v] == INF:
                     touched[nt] = v
                     nt += 1
                 dist[v] = nd
-                pred[v] = u
-                label[v] = lu
+                if track:
+                    pred[v] = u
+                    label[v] = label[u]
                 size = heap_push(hkeys, hnodes, size, nd, v)
     return nt
 
 
 @njit(cache=True)
-def _reset(touched, nt, dist, closed):
+def _reset(touched, nt, dist):
     for t in range(nt):
-        v = touched[t]
-        dist[v] = INF
-        closed[v] = False
+        dist[touched[t]] = INF
 
 
 @njit(cache=True, parallel=True)
@@ -94,7 +92,6 @@ def rows(indptr, indices, data, sources, targets, n_distinct, tmask, limit, out,
         if lo >= hi:
             continue
         dist = np.full(n, INF)
-        closed = np.zeros(n, dtype=np.bool_)
         pred = np.empty(n, dtype=np.int64)
         label = np.empty(n, dtype=np.int64)
         hkeys = np.empty(cap)
@@ -104,7 +101,7 @@ def rows(indptr, indices, data, sources, targets, n_distinct, tmask, limit, out,
         zero = np.zeros(1)
         for i in range(lo, hi):
             seeds[0] = sources[i]
-            nt = _dijkstra(indptr, indices, data, seeds, zero, limit, dist, closed, pred, label,
+            nt = _dijkstra(indptr, indices, data, seeds, zero, limit, dist, pred, label, want_pred,
                            hkeys, hnodes, touched, tmask, True, 0 if all_nodes else n_distinct)
             if all_nodes:
                 for v in range(n):
@@ -118,7 +115,7 @@ def rows(indptr, indices, data, sources, targets, n_distinct, tmask, limit, out,
                 for t in range(nt):
                     v = touched[t]
                     pred_out[i, v] = pred[v]
-            _reset(touched, nt, dist, closed)
+            _reset(touched, nt, dist)
 
 
 @njit(cache=True, parallel=True)
@@ -135,7 +132,6 @@ def pairs(indptr, indices, data, usrc, tptr, tnodes, tpos, limit, out, n_chunks)
         if lo >= hi:
             continue
         dist = np.full(n, INF)
-        closed = np.zeros(n, dtype=np.bool_)
         pred = np.empty(n, dtype=np.int64)
         label = np.empty(n, dtype=np.int64)
         hkeys = np.empty(cap)
@@ -152,11 +148,11 @@ def pairs(indptr, indices, data, usrc, tptr, tnodes, tpos, limit, out, n_chunks)
                     tmark[v] = i
                     cnt += 1
             seeds[0] = usrc[i]
-            nt = _dijkstra(indptr, indices, data, seeds, zero, limit, dist, closed, pred, label,
+            nt = _dijkstra(indptr, indices, data, seeds, zero, limit, dist, pred, label, False,
                            hkeys, hnodes, touched, tmark, i, cnt)
             for j in range(tptr[i], tptr[i + 1]):
                 out[tpos[j]] = dist[tnodes[j]]
-            _reset(touched, nt, dist, closed)
+            _reset(touched, nt, dist)
 
 
 @njit(cache=True)
@@ -167,13 +163,12 @@ def multi_source(indptr, indices, data, seeds, offsets, limit):
     """
     n = indptr.shape[0] - 1
     dist = np.full(n, INF)
-    closed = np.zeros(n, dtype=np.bool_)
     pred = np.full(n, -1, dtype=np.int64)
     label = np.full(n, -1, dtype=np.int64)
     hkeys = np.empty(indices.shape[0] + seeds.shape[0] + 1)
     hnodes = np.empty(indices.shape[0] + seeds.shape[0] + 1, dtype=np.int32)
     touched = np.empty(n, dtype=np.int32)
     tmark = np.zeros(1, dtype=np.bool_)
-    _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, closed, pred, label,
+    _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, pred, label, True,
               hkeys, hnodes, touched, tmark, True, 0)
     return dist, label, pred

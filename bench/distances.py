@@ -1,0 +1,141 @@
+"""Many-source distances: graphgeo's numba Dijkstra vs scipy.sparse.csgraph, same run.
+
+Usage:  python bench/distances.py [--quick] [--skip-20k]
+
+Prints, for each case, both times and the ratio scipy / graphgeo:
+  1. all-pairs on 10-NN Randers graphs (N = 5k and 20k), float64 in memory;
+  2. the N = 20k all-pairs result as float32 streamed to a memmap, with the
+     peak RSS of the process that computes it (a child process, so that the
+     figure is not inflated by the rest of the benchmark);
+  3. 64-source distances on a 100k-node, k = 15 graph;
+  4. 10^5 random pair queries vs a per-source scipy loop;
+  5. A* single pair vs scipy's full single-source search on the same pair.
+Results are checked equal (rtol 1e-12) before any time is printed.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from scipy.sparse.csgraph import dijkstra
+
+import graphgeo as gg
+
+
+def randers_graph(n, k, seed=0):
+    rng = np.random.default_rng(seed)
+    pts = rng.normal(size=(n, 2))
+    metric = gg.Randers(gg.Euclidean(2), np.array([0.3, -0.1]))
+    return gg.GeodesicGraph.build(pts, metric, k=k)
+
+
+def best(fn, repeat=1):
+    times = []
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def line(name, t_gg, t_ref, ref_name="scipy"):
+    print(f"{name:<48} graphgeo {t_gg:9.3f} s   {ref_name} {t_ref:9.3f} s   ratio {t_ref / t_gg:6.2f}x",
+          flush=True)
+
+
+_CHILD = r"""
+import resource, sys, time, numpy as np, graphgeo as gg
+n, path = int(sys.argv[1]), sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+from distances import randers_graph
+g = randers_graph(n, 10)
+g.distances(np.arange(2), dtype=np.float32)  # compile outside the timing
+mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, n))
+t = time.perf_counter()
+g.distances(out=mm)
+el = time.perf_counter() - t
+print(el, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def memmap_case(n):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "D.npy")
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(n), path,
+                               os.path.dirname(os.path.abspath(__file__))],
+                              capture_output=True, text=True, check=True)
+        el, rss = map(float, proc.stdout.split()[-2:])
+        D = np.load(path, mmap_mode="r")
+        row = np.asarray(D[123], dtype=np.float64)
+    return el, rss, row
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    ap.add_argument("--skip-20k", action="store_true", help="skip the N=20k all-pairs cases")
+    args = ap.parse_args()
+    import numba
+
+    print(f"graphgeo {gg.__version__}, numba threads {numba.get_num_threads()}, "
+          f"cpus {os.cpu_count()}", flush=True)
+    sizes = [1000] if args.quick else ([5000] if args.skip_20k else [5000, 20000])
+    for n in sizes:
+        g = randers_graph(n, 10)
+        g.distances([0, 1])  # compile
+        t_gg, D = best(lambda: g.distances())
+        t_sp, Dr = best(lambda: dijkstra(g.weights, directed=True))
+        np.testing.assert_allclose(D, Dr, rtol=1e-12)
+        del D, Dr
+        line(f"all-pairs N={n} 10-NN Randers (float64)", t_gg, t_sp)
+    n_mm = 2000 if args.quick else (5000 if args.skip_20k else 20000)
+    el, rss, row = memmap_case(n_mm)
+    g = randers_graph(n_mm, 10)
+    np.testing.assert_allclose(row, dijkstra(g.weights, directed=True, indices=123), rtol=1e-6)
+    print(f"all-pairs N={n_mm} float32 -> memmap: {el:.2f} s, peak RSS {rss:.0f} MB "
+          f"(result {n_mm * n_mm * 4 / 2**20:.0f} MB)", flush=True)
+
+    n_big = 20000 if args.quick else 100_000
+    g = randers_graph(n_big, 15, seed=1)
+    rng = np.random.default_rng(2)
+    src = rng.choice(n_big, 64, replace=False)
+    g.distances(src[:2])
+    t_gg, D = best(lambda: g.distances(src), 3)
+    t_sp, Dr = best(lambda: dijkstra(g.weights, directed=True, indices=src), 3)
+    np.testing.assert_allclose(D, Dr, rtol=1e-12)
+    line(f"64 sources, N={n_big} 15-NN ({1000 * t_sp / 64:.1f} ms/source scipy)", t_gg, t_sp)
+
+    n_pairs = 10_000 if args.quick else 100_000
+    s = rng.integers(0, n_big, n_pairs)
+    t = rng.integers(0, n_big, n_pairs)
+    g.pair_distances(s[:10], t[:10])
+    t_gg, L = best(lambda: g.pair_distances(s, t))
+    # scipy has no batched pair query: a per-source loop, timed on a sample and extrapolated
+    sample = 200
+    uniq = np.unique(s)
+    t0 = time.perf_counter()
+    for u in uniq[:sample]:
+        dijkstra(g.weights, directed=True, indices=u)
+    t_sp = (time.perf_counter() - t0) / sample * len(uniq)
+    rows = dijkstra(g.weights, directed=True, indices=uniq[:20])
+    pick = np.isin(s, uniq[:20])
+    np.testing.assert_allclose(L[pick], rows[np.searchsorted(uniq[:20], s[pick]), t[pick]], rtol=1e-12)
+    line(f"{n_pairs} pair queries, N={n_big} (scipy extrapolated)", t_gg, t_sp, "scipy loop")
+
+    pairs = [(int(a), int(b)) for a, b in rng.integers(0, n_big, (30, 2))]
+    g.shortest_path(*pairs[0])
+    t_gg = np.median([best(lambda: g.shortest_path(a, b))[0] for a, b in pairs])
+    t_sp = np.median([best(lambda: dijkstra(g.weights, directed=True, indices=a))[0] for a, _ in pairs])
+    for a, b in pairs[:5]:
+        np.testing.assert_allclose(g.shortest_path(a, b).length,
+                                   dijkstra(g.weights, directed=True, indices=a)[b], rtol=1e-12)
+    line(f"A* single pair (median of 30), N={n_big}", t_gg, t_sp, "scipy SSSP")
+
+
+if __name__ == "__main__":
+    main()
