@@ -197,6 +197,16 @@ class GeodesicGraph:
         """Elementwise costs src[i] -> dst[i]; see graphgeo.search.pair_distances."""
         return _search.pair_distances(self, src, dst, limit=limit)
 
+    def attach(self, points, k=None):
+        """Tie off-graph points to the graph through their k nearest nodes; see graphgeo.attach."""
+        from .attach import attach
+
+        return attach(self, points, k=k)
+
+    def shortest_path_between(self, z0, z1, method="astar", limit=None):
+        """Shortest path between nodes or arbitrary coordinates; see graphgeo.search."""
+        return _search.shortest_path_between(self, z0, z1, method=method, limit=limit)
+
     def multi_source(self, seeds, offsets=None, limit=None):
         """(dist, nearest seed, predecessor) of one search from all seeds; see graphgeo.search."""
         return _search.multi_source(self, seeds, offsets=offsets, limit=limit)

@@ -9,7 +9,7 @@ from .exceptions import InvalidInputError, NoPathError
 from .kernels import search as _ks
 from .kernels import sssp as _sssp
 
-__all__ = ["shortest_path", "distances", "pair_distances", "multi_source"]
+__all__ = ["shortest_path", "shortest_path_between", "distances", "pair_distances", "multi_source"]
 
 # bytes of float64 rows held at once by the blocked many-source searches
 _BLOCK_BYTES = 256 << 20
@@ -95,6 +95,20 @@ def _release(out, start, stop):
         pass
 
 
+def _resolve(g, x, name):
+    """Node indices (int64 array) or an Attachment of off-graph points."""
+    from .attach import Attachment
+
+    if isinstance(x, Attachment):
+        if x.graph_id != id(g):
+            raise InvalidInputError(
+                f"{name} was attached to another graph; attach the points to this graph with "
+                "g.attach(points)."
+            )
+        return x
+    return check_nodes(x, g.n_nodes, name)
+
+
 def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=None,
               return_predecessors=False, verbose=False):
     """Directed geodesic distances D[a, b] = cost sources[a] -> targets[b].
@@ -104,15 +118,20 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
 
     Parameters
     ----------
-    sources, targets : node indices or None (all nodes)
+    sources, targets : node indices, None (all nodes), or an Attachment of
+        off-graph points (``g.attach(points)``): an off-graph source starts at its
+        attached nodes with the attachment costs, an off-graph target is reached
+        through its attached nodes (or directly from an off-graph source closer to
+        it than to its own k-th node)
     limit : float, None or np.inf (no limit); distances above it are reported as inf
     dtype : float64 (default) or float32 for the result (accumulation is float64)
     out : optional array or np.memmap of shape (len(sources), len(targets)), filled in
         source blocks; a memmap's finished blocks are flushed and released, so an
         N x N result larger than memory streams to disk
     return_predecessors : also return P of shape (len(sources), n_nodes), P[a, v] the
-        node before v on the shortest path from sources[a] (-1 for the source and
-        unreached nodes), as scipy.sparse.csgraph does
+        node before v on the shortest path from sources[a] (-1 at the source, the
+        attached nodes of an off-graph source, and unreached nodes), as
+        scipy.sparse.csgraph does
     verbose : progress bar over source blocks
 
     Returns
@@ -124,9 +143,11 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
     ------
     InvalidInputError before any work for bad indices, limit, dtype or out.
     """
+    from .attach import Attachment, direct_costs
+
     n = g.n_nodes
-    src = np.arange(n) if sources is None else check_nodes(sources, n, "sources")
-    tgt = None if targets is None else check_nodes(targets, n, "targets")
+    src = np.arange(n) if sources is None else _resolve(g, sources, "sources")
+    tgt = None if targets is None else _resolve(g, targets, "targets")
     n_t = n if tgt is None else len(tgt)
     try:
         dtype = np.dtype(dtype)
@@ -148,28 +169,50 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
     if len(src) == 0 or n_t == 0:
         return (out, preds) if return_predecessors else out
     indptr, indices, data = _csr(g)
+    off_src = isinstance(src, Attachment)
+    off_tgt = isinstance(tgt, Attachment)
     if tgt is None:
-        targets_arr = np.zeros(0, dtype=np.int64)
-        tmask = np.zeros(n, dtype=np.bool_)
-        n_distinct = 0
+        t_nodes = np.zeros(0, dtype=np.int64)
+    elif off_tgt:
+        t_nodes, t_pos = np.unique(tgt.nodes, return_inverse=True)
+        t_pos = t_pos.reshape(tgt.nodes.shape)
     else:
-        targets_arr = tgt
-        tmask = np.zeros(n, dtype=np.bool_)
-        tmask[tgt] = True
-        n_distinct = int(tmask.sum())
-    step = _block_rows(max(n_t, n if return_predecessors else 0))
+        t_nodes = tgt
+    tmask = np.zeros(n, dtype=np.bool_)
+    tmask[t_nodes] = True
+    n_distinct = int(tmask.sum())
+    width = n if tgt is None else len(t_nodes)
+    per_row = max(width * (tgt.nodes.shape[1] if off_tgt else 1), n if return_predecessors else 0)
+    step = _block_rows(per_row)
+    if off_src and off_tgt:
+        da, db, dc = direct_costs(g, src, tgt)
     blocks = range(0, len(src), step)
     if verbose:
         from ._progress import progress
 
         blocks = progress(blocks, total=len(blocks), desc="distances")
     for s in blocks:
-        blk = src[s : s + step]
-        view = out[s : s + len(blk)]
-        pv = preds[s : s + len(blk)] if return_predecessors else preds
-        _sssp.rows(indptr, indices, data, blk, targets_arr, n_distinct, tmask, lim, view,
-                   return_predecessors, pv, _n_chunks(len(blk)))
-        _release(out, s, s + len(blk))
+        e = min(s + step, len(src))
+        if off_src:
+            sptr, seeds, offsets = src.seeds(s, e)
+        else:
+            sptr, seeds, offsets = np.arange(e - s + 1, dtype=np.int64), src[s:e], np.zeros(e - s)
+        pv = preds[s:e] if return_predecessors else preds
+        if off_tgt:
+            buf = np.empty((e - s, width))
+            _sssp.rows(indptr, indices, data, sptr, seeds, offsets, t_nodes, n_distinct, tmask,
+                       lim, buf, return_predecessors, pv, _n_chunks(e - s))
+            # through the target's attached nodes: min_j d(src -> node_j) + in_cost[j]
+            via = np.min(buf[:, t_pos] + tgt.in_cost[None], axis=2)
+            if off_src:
+                sel = (da >= s) & (da < e)
+                np.minimum.at(via, (da[sel] - s, db[sel]), dc[sel])
+            via[via > lim] = np.inf
+            out[s:e] = via
+        else:
+            _sssp.rows(indptr, indices, data, sptr, seeds, offsets, t_nodes, n_distinct, tmask,
+                       lim, out[s:e], return_predecessors, pv, _n_chunks(e - s))
+        _release(out, s, e)
     return (out, preds) if return_predecessors else out
 
 
@@ -230,4 +273,86 @@ def multi_source(g, seeds, offsets=None, limit=None):
                 f"shape {offs.shape}, min {offs.min() if offs.size else 'n/a'}."
             )
     indptr, indices, data = _csr(g)
-    return _sssp.multi_source(indptr, indices, data, seeds, offs, _check_limit(limit))
+    return _sssp.multi_source(indptr, indices, data, seeds, offs, _check_limit(limit),
+                              np.zeros(1, dtype=np.bool_), 0)
+
+
+def _endpoint(g, z, name):
+    """A node index, or coordinates attached to the graph: (node or None, Attachment or None)."""
+    import numbers
+
+    from .attach import attach
+
+    if isinstance(z, (numbers.Integral, np.integer)) and not isinstance(z, bool):
+        return check_node(z, g.n_nodes, name), None
+    return None, attach(g, z, k=None)
+
+
+def shortest_path_between(g, z0, z1, method="astar", limit=None):
+    """Shortest directed path between two points that may be off the graph.
+
+    Parameters
+    ----------
+    z0, z1 : node indices or coordinates (d,); coordinates are attached to the graph
+        through their k nearest nodes with the true directed costs (see ``g.attach``)
+    method : "astar" or "dijkstra"; A* is used when both endpoints are nodes, a
+        multi-seed Dijkstra with early exit otherwise
+
+    Returns
+    -------
+    Path whose ``points`` start at z0 and end at z1 and whose ``nodes`` are the graph
+    nodes visited in between; ``length`` is the directed cost z0 -> z1.
+
+    Raises
+    ------
+    NoPathError when z1 cannot be reached from z0.
+    """
+    method = check_choice(method, "method", ("astar", "dijkstra"))
+    s_node, s_att = _endpoint(g, z0, "z0")
+    t_node, t_att = _endpoint(g, z1, "z1")
+    if s_att is None and t_att is None:
+        return shortest_path(g, s_node, t_node, method=method)
+    n = g.n_nodes
+    if s_att is None:
+        seeds, offs = np.array([s_node]), np.zeros(1)
+    else:
+        seeds, offs = s_att.nodes[0], s_att.out_cost[0]
+    t_nodes = np.array([t_node]) if t_att is None else np.unique(t_att.nodes[0])
+    tmask = np.zeros(n, dtype=np.bool_)
+    tmask[t_nodes] = True
+    indptr, indices, data = _csr(g)
+    dist, _, pred = _sssp.multi_source(indptr, indices, data, seeds, offs, _check_limit(limit),
+                                       tmask, len(t_nodes))
+    if t_att is None:
+        best, last = dist[t_node], t_node
+    else:
+        via = dist[t_att.nodes[0]] + t_att.in_cost[0]
+        j = int(np.argmin(via))
+        best, last = via[j], int(t_att.nodes[0][j])
+    direct = np.inf
+    if s_att is not None and t_att is not None:
+        from .attach import direct_costs
+
+        _, _, dc = direct_costs(g, s_att, t_att)
+        direct = dc.min(initial=np.inf)
+    if not np.isfinite(min(best, direct)):
+        raise NoPathError(
+            "z1 cannot be reached from z0 on this graph; it is disconnected "
+            "(build it with connect='bridge' or a larger k)."
+        )
+    if direct <= best:
+        nodes = np.zeros(0, dtype=np.int64)
+        best = direct
+    else:
+        chain = [last]
+        while pred[chain[-1]] >= 0:
+            chain.append(int(pred[chain[-1]]))
+        nodes = np.asarray(chain[::-1], dtype=np.int64)
+    parts = []
+    if s_att is not None:
+        parts.append(s_att.points)
+    parts.append(g.points[nodes])
+    if t_att is not None:
+        parts.append(t_att.points)
+    return Path(nodes, np.concatenate(parts), best, "dijkstra", int(np.isfinite(dist).sum()),
+                on_graph=(s_att is None, t_att is None))

@@ -73,18 +73,21 @@ def _reset(touched, nt, dist):
 
 
 @njit(cache=True, parallel=True)
-def rows(indptr, indices, data, sources, targets, n_distinct, tmask, limit, out,
+def rows(indptr, indices, data, sptr, seeds, offsets, targets, n_distinct, tmask, limit, out,
          want_pred, pred_out, n_chunks):
-    """out[i, c] = distance sources[i] -> targets[c] (all nodes when targets is empty).
+    """out[i, c] = distance from source i to targets[c] (all nodes when targets is empty).
 
-    tmask[v] is True for target nodes (n_distinct of them) and enables the early
-    exit; with want_pred, pred_out[i] receives the full predecessor row of source i
-    (-1 for the source and unreached nodes).
+    Source i is the set of seeds[sptr[i]:sptr[i+1]] with initial distances
+    offsets[...] (a graph node: one seed at offset 0; an off-graph point: its
+    attachment nodes at the attachment costs). tmask[v] is True for the target
+    nodes (n_distinct of them) and enables the early exit; with want_pred,
+    pred_out[i] receives the full predecessor row of source i (-1 at seeds and
+    unreached nodes).
     """
     n = indptr.shape[0] - 1
-    ns = sources.shape[0]
+    ns = sptr.shape[0] - 1
     all_nodes = targets.shape[0] == 0
-    cap = indices.shape[0] + 2
+    cap = indices.shape[0] + seeds.shape[0] + 1
     per = (ns + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
         lo = ch * per
@@ -97,12 +100,11 @@ def rows(indptr, indices, data, sources, targets, n_distinct, tmask, limit, out,
         hkeys = np.empty(cap)
         hnodes = np.empty(cap, dtype=np.int32)
         touched = np.empty(n, dtype=np.int32)
-        seeds = np.empty(1, dtype=np.int64)
-        zero = np.zeros(1)
         for i in range(lo, hi):
-            seeds[0] = sources[i]
-            nt = _dijkstra(indptr, indices, data, seeds, zero, limit, dist, pred, label, want_pred,
-                           hkeys, hnodes, touched, tmask, True, 0 if all_nodes else n_distinct)
+            a, b = sptr[i], sptr[i + 1]
+            nt = _dijkstra(indptr, indices, data, seeds[a:b], offsets[a:b], limit, dist, pred,
+                           label, want_pred, hkeys, hnodes, touched, tmask, True,
+                           0 if all_nodes else n_distinct)
             if all_nodes:
                 for v in range(n):
                     out[i, v] = dist[v]
@@ -156,19 +158,20 @@ def pairs(indptr, indices, data, usrc, tptr, tnodes, tpos, limit, out, n_chunks)
 
 
 @njit(cache=True)
-def multi_source(indptr, indices, data, seeds, offsets, limit):
+def multi_source(indptr, indices, data, seeds, offsets, limit, tmask, n_targets):
     """One search from several seeds with initial distances offsets.
 
+    Stops once the n_targets nodes with tmask True are settled (n_targets 0: all).
     Returns (dist, nearest seed index into seeds (-1 unreached), predecessor (-1)).
     """
     n = indptr.shape[0] - 1
     dist = np.full(n, INF)
     pred = np.full(n, -1, dtype=np.int64)
     label = np.full(n, -1, dtype=np.int64)
-    hkeys = np.empty(indices.shape[0] + seeds.shape[0] + 1)
-    hnodes = np.empty(indices.shape[0] + seeds.shape[0] + 1, dtype=np.int32)
+    cap = indices.shape[0] + seeds.shape[0] + 1
+    hkeys = np.empty(cap)
+    hnodes = np.empty(cap, dtype=np.int32)
     touched = np.empty(n, dtype=np.int32)
-    tmark = np.zeros(1, dtype=np.bool_)
     _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, pred, label, True,
-              hkeys, hnodes, touched, tmark, True, 0)
+              hkeys, hnodes, touched, tmask, True, n_targets)
     return dist, label, pred
