@@ -1,0 +1,150 @@
+"""Many-source distances fanned out over a Dask cluster.
+
+The graph's CSR arrays are shipped once to every worker (``client.scatter(...,
+broadcast=True)``); each task runs the numba many-source kernel on a block of
+sources; the client gathers blocks as they complete and writes them into the
+result (an array or an ``np.memmap`` for results larger than memory). Tasks are
+pure functions of their inputs, so a worker that dies mid-job only delays the
+answer: the scheduler reruns its tasks elsewhere (``retries`` covers errors
+raised inside a task), and the result equals the single-machine one exactly.
+
+dask.distributed is imported lazily; install it with ``pip install graphgeo[dask]``.
+"""
+
+import numpy as np
+
+from ._validation import check_int, check_nodes
+from .exceptions import InvalidInputError
+from .kernels import sssp as _sssp
+from .search import _check_limit, _csr, _resolve
+
+__all__ = ["distances", "pair_distances"]
+
+
+def _rows_task(csr, sptr, seeds, offsets, targets, limit, dtype):
+    indptr, indices, data = csr
+    n = len(indptr) - 1
+    width = n if len(targets) == 0 else len(targets)
+    out = np.empty((len(sptr) - 1, width), dtype=dtype)
+    tmask = np.zeros(n, dtype=np.bool_)
+    tmask[targets] = True
+    _sssp.rows(indptr, indices, data, sptr, seeds, offsets, targets, int(tmask.sum()), tmask,
+               limit, out, False, np.empty((0, 0), np.int64), 1)
+    return out
+
+
+def _pairs_task(csr, usrc, tptr, tnodes, tpos, limit):
+    indptr, indices, data = csr
+    out = np.empty(len(tnodes))
+    _sssp.pairs(indptr, indices, data, usrc, tptr, tnodes, np.arange(len(tnodes), dtype=np.int64),
+                limit, out, 1)
+    return tpos, out
+
+
+def _client(client):
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "graphgeo.distributed needs dask.distributed: pip install 'graphgeo[dask]'"
+        ) from None
+    if not isinstance(client, Client):
+        raise InvalidInputError(
+            f"client must be a dask.distributed.Client; received {type(client).__name__}."
+        )
+    return client
+
+
+def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float64, out=None,
+              block_size=256, retries=3):
+    """Like ``g.distances`` (same arguments and result), computed on a Dask cluster.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client
+    sources : node indices, None (all) or an Attachment of off-graph points
+    targets : node indices or None (all nodes)
+    block_size : sources per task
+    retries : reruns of a task that raised (a lost worker's tasks are rerun anyway)
+    """
+    from .attach import Attachment
+
+    client = _client(client)
+    n = g.n_nodes
+    src = np.arange(n) if sources is None else _resolve(g, sources, "sources")
+    tgt = np.zeros(0, np.int64) if targets is None else _resolve(g, targets, "targets")
+    if isinstance(tgt, Attachment):
+        raise InvalidInputError(
+            "targets must be node indices for the distributed search; compute distances to "
+            "off-graph targets with g.distances on one machine."
+        )
+    block_size = check_int(block_size, "block_size", low=1)
+    retries = check_int(retries, "retries", low=0)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float64, np.float32):
+        raise InvalidInputError(f"dtype must be float64 or float32; received {dtype}.")
+    lim = _check_limit(limit)
+    shape = (len(src), n if targets is None else len(tgt))
+    if out is None:
+        out = np.empty(shape, dtype=dtype)
+    elif tuple(out.shape) != shape or out.dtype not in (np.float64, np.float32):
+        raise InvalidInputError(
+            f"out must be a float64 or float32 array of shape {shape}; received shape "
+            f"{tuple(out.shape)} and dtype {out.dtype}."
+        )
+    if len(src) == 0:
+        return out
+    csr = client.scatter(_csr(g), broadcast=True)
+    futures = {}
+    for s in range(0, len(src), block_size):
+        e = min(s + block_size, len(src))
+        if isinstance(src, Attachment):
+            sptr, seeds, offsets = src.seeds(s, e)
+        else:
+            sptr, seeds, offsets = np.arange(e - s + 1, dtype=np.int64), src[s:e], np.zeros(e - s)
+        fut = client.submit(_rows_task, csr, sptr, seeds, offsets, tgt, lim, dtype,
+                            retries=retries, pure=False)
+        futures[fut.key] = (fut, s, e)
+    from distributed import as_completed
+
+    for fut, block in as_completed([f for f, _, _ in futures.values()], with_results=True):
+        _, s, e = futures[fut.key]
+        out[s:e] = block
+    if isinstance(out, np.memmap):
+        out.flush()
+    return out
+
+
+def pair_distances(g, client, src, dst, limit=None, block_size=1024, retries=3):
+    """Like ``g.pair_distances``, with blocks of distinct sources as Dask tasks."""
+    client = _client(client)
+    n = g.n_nodes
+    src = check_nodes(src, n, "src")
+    dst = check_nodes(dst, n, "dst")
+    if src.shape != dst.shape:
+        raise InvalidInputError(
+            f"src and dst must have the same length; received {len(src)} and {len(dst)}."
+        )
+    block_size = check_int(block_size, "block_size", low=1)
+    retries = check_int(retries, "retries", low=0)
+    lim = _check_limit(limit)
+    out = np.empty(len(src))
+    if len(src) == 0:
+        return out
+    order = np.argsort(src, kind="stable")
+    usrc, start = np.unique(src[order], return_index=True)
+    bounds = np.append(start, len(src))
+    csr = client.scatter(_csr(g), broadcast=True)
+    futures = []
+    for b in range(0, len(usrc), block_size):
+        e = min(b + block_size, len(usrc))
+        lo, hi = bounds[b], bounds[e]
+        tptr = (bounds[b : e + 1] - lo).astype(np.int64)
+        futures.append(client.submit(_pairs_task, csr, usrc[b:e], tptr,
+                                     np.ascontiguousarray(dst[order[lo:hi]]), order[lo:hi], lim,
+                                     retries=retries, pure=False))
+    from distributed import as_completed
+
+    for _, (pos, vals) in as_completed(futures, with_results=True):
+        out[pos] = vals
+    return out
