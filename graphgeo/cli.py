@@ -1,4 +1,7 @@
-"""The ``graphgeo`` command."""
+"""The ``graphgeo`` command: build graphs, find paths, compute distances from files.
+
+Exit codes: 0 success, 2 bad input (a one-line message on stderr), 1 unexpected error.
+"""
 
 import argparse
 import os
@@ -14,7 +17,7 @@ def _demo(args):
     import graphgeo as gg
     from graphgeo.datasets import make_progression
 
-    say = (lambda *a: None) if args.quiet else print
+    say = _say(args)
     t0 = time.perf_counter()
     data = make_progression(n=args.n, seed=args.seed)
     pts, t, metric = data["points"], data["time"], data["metric"]
@@ -47,6 +50,74 @@ def _demo(args):
     return 0
 
 
+def _say(args):
+    return (lambda *a: None) if args.quiet else print
+
+
+def _build(args):
+    import graphgeo as gg
+    from graphgeo.io import load_metric, load_points
+
+    say = _say(args)
+    pts = load_points(args.points)
+    metric = load_metric(args.metric, pts.shape[1], args.metric_file, args.omega, args.max_norm)
+    t0 = time.perf_counter()
+    g = gg.GeodesicGraph.build(pts, metric, k=args.k, quadrature=args.quadrature, knn=args.knn,
+                               seed=args.seed, connect=args.connect)
+    g.save(args.output)
+    say(f"{g} built in {time.perf_counter() - t0:.2f} s, saved to {args.output}")
+    return 0
+
+
+def _endpoint(text, name):
+    from graphgeo.io import parse_vector
+
+    try:
+        return int(text)
+    except ValueError:
+        return parse_vector(text, name)
+
+
+def _path(args):
+    import graphgeo as gg
+
+    say = _say(args)
+    g = gg.GeodesicGraph.load(args.graph)
+    a, b = _endpoint(args.source, "--source"), _endpoint(args.target, "--target")
+    fwd = g.shortest_path_between(a, b, method=args.method)
+    out = {"forward_nodes": fwd.nodes, "forward_points": fwd.points,
+           "forward_length": np.array(fwd.length)}
+    say(f"forward : length {fwd.length:.6g}, {len(fwd.nodes)} nodes")
+    if args.both:
+        bwd = g.shortest_path_between(b, a, method=args.method)
+        out.update(backward_nodes=bwd.nodes, backward_points=bwd.points,
+                   backward_length=np.array(bwd.length))
+        say(f"backward: length {bwd.length:.6g}, {len(bwd.nodes)} nodes "
+            f"(backward / forward = {bwd.length / fwd.length:.4f})")
+    if args.output:
+        np.savez(args.output, **out)
+        say(f"saved to {args.output}")
+    return 0
+
+
+def _distances(args):
+    import graphgeo as gg
+    from graphgeo.io import load_indices
+
+    say = _say(args)
+    g = gg.GeodesicGraph.load(args.graph)
+    src = load_indices(args.sources, g.n_nodes, "--sources")
+    tgt = load_indices(args.targets, g.n_nodes, "--targets")
+    shape = (g.n_nodes if src is None else len(src), g.n_nodes if tgt is None else len(tgt))
+    dtype = np.dtype(args.dtype)
+    out = np.lib.format.open_memmap(args.output, mode="w+", dtype=dtype, shape=shape)
+    t0 = time.perf_counter()
+    g.distances(src, tgt, limit=args.limit, out=out, verbose=not args.quiet)
+    out.flush()
+    say(f"{shape[0]} x {shape[1]} distances in {time.perf_counter() - t0:.2f} s -> {args.output}")
+    return 0
+
+
 def _plot_demo(path, pts, D, fwd, bwd, base):
     import matplotlib
 
@@ -74,15 +145,55 @@ def _plot_demo(path, pts, D, fwd, bwd, base):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="graphgeo", description=__doc__)
+    p = argparse.ArgumentParser(prog="graphgeo", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--quiet", action="store_true", help="print nothing but errors")
+        sp.add_argument("--seed", type=int, default=0)
+
     d = sub.add_parser("demo", help="run the built-in demo: build, search, summarise, plot")
     d.add_argument("--out", default="graphgeo-demo", help="output folder for figures")
     d.add_argument("--n", type=int, default=3000, help="number of latent points")
     d.add_argument("--k", type=int, default=10, help="neighbours per point")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--quiet", action="store_true")
+    common(d)
     d.set_defaults(func=_demo)
+
+    b = sub.add_parser("build", help="build a graph from a points file")
+    b.add_argument("points", help="points: .npy, .npz (key 'points') or .csv")
+    b.add_argument("-o", "--output", required=True, help="graph file to write (.npz)")
+    b.add_argument("--metric", default="euclidean", choices=["euclidean", "rhvae", "vae"])
+    b.add_argument("--metric-file", help="rhvae: .npz with centroids, M, temperature, lbd; "
+                   "vae: .npz with mu, sigma, tau, lbd")
+    b.add_argument("--omega", help="Randers 1-form: a constant 'a,b,...', or .npy (d,), or .npz "
+                   "(centers/coefficients/bandwidth, or points/values)")
+    b.add_argument("--max-norm", type=float, help="rescale omega pointwise to this G^-1 norm")
+    b.add_argument("-k", type=int, default=10)
+    b.add_argument("--quadrature", type=int)
+    b.add_argument("--knn", default="auto", choices=["auto", "exact", "pynndescent"])
+    b.add_argument("--connect", default="bridge", choices=["bridge", "raise", "ignore"])
+    common(b)
+    b.set_defaults(func=_build)
+
+    pa = sub.add_parser("path", help="shortest path between two nodes or coordinates")
+    pa.add_argument("graph", help="graph file written by 'graphgeo build'")
+    pa.add_argument("--source", required=True, help="node index or coordinates 'x,y,...' (write --source=-1,2 for a leading minus)")
+    pa.add_argument("--target", required=True, help="node index or coordinates 'x,y,...' (write --source=-1,2 for a leading minus)")
+    pa.add_argument("--method", default="astar", choices=["astar", "dijkstra"])
+    pa.add_argument("--both", action="store_true", help="also the reverse direction")
+    pa.add_argument("-o", "--output", help="write nodes, points and lengths to this .npz")
+    common(pa)
+    pa.set_defaults(func=_path)
+
+    di = sub.add_parser("distances", help="directed distances to a .npy file (memory-mapped)")
+    di.add_argument("graph")
+    di.add_argument("--sources", help="'i,j,k', a range 'a:b' or a .npy of indices (default: all)")
+    di.add_argument("--targets", help="as --sources (default: all)")
+    di.add_argument("--limit", type=float)
+    di.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    di.add_argument("-o", "--output", required=True, help=".npy file to write")
+    common(di)
+    di.set_defaults(func=_distances)
     return p
 
 
@@ -93,6 +204,9 @@ def main(argv=None):
     try:
         return args.func(args)
     except GraphGeoError as exc:
+        print(f"graphgeo: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unwritable output, full disk
         print(f"graphgeo: error: {exc}", file=sys.stderr)
         return 2
 
