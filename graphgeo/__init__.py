@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import exceptions
 from .costs import curve_length, segment_costs
 from .curves import Path
+from .geodesic import Curve, geodesic, geodesics
 from .exceptions import (
     DisconnectedGraphError,
     GraphGeoError,
@@ -32,14 +33,21 @@ from .metrics import (
     ConstantMetric,
     DiagonalField,
     Euclidean,
+    ExpectedMetric,
     FieldMetric,
     Metric,
     OneForm,
+    PullbackCometric,
+    PullbackMetric,
     Randers,
     RBFField,
+    RBFPrecision,
     RHVAEMetric,
     VAECometric,
 )
+from .refine import RefineResult
+from .refine import refine as refine_curves
+from .smoothing import Shortcut, resample_polyline, shortcut, spline
 
 try:
     __version__ = version("graphgeo")
@@ -51,6 +59,15 @@ __all__ = [
     "exceptions",
     "GeodesicGraph",
     "Path",
+    "Curve",
+    "geodesic",
+    "geodesics",
+    "refine_curves",
+    "RefineResult",
+    "shortcut",
+    "Shortcut",
+    "spline",
+    "resample_polyline",
     "curve_length",
     "segment_costs",
     "Metric",
@@ -66,6 +83,10 @@ __all__ = [
     "ConstantField",
     "RBFField",
     "CallableField",
+    "PullbackMetric",
+    "ExpectedMetric",
+    "RBFPrecision",
+    "PullbackCometric",
     "GraphGeoError",
     "InvalidInputError",
     "MetricError",

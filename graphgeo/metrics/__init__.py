@@ -5,6 +5,7 @@ import numpy as np
 from .base import Metric
 from .basic import ConstantMetric, DiagonalField, Euclidean, FieldMetric
 from .cometric import CentroidCometric, RHVAEMetric, VAECometric
+from .pullback import ExpectedMetric, PullbackCometric, PullbackMetric, RBFPrecision
 from .randers import CallableField, ConstantField, OneForm, Randers, RBFField
 
 __all__ = [
@@ -21,6 +22,10 @@ __all__ = [
     "ConstantField",
     "RBFField",
     "CallableField",
+    "PullbackMetric",
+    "ExpectedMetric",
+    "RBFPrecision",
+    "PullbackCometric",
 ]
 
 _BASES = {"Euclidean": Euclidean, "ConstantMetric": ConstantMetric}
