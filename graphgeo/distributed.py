@@ -16,16 +16,16 @@ import numpy as np
 from ._validation import check_int, check_nodes
 from .exceptions import InvalidInputError
 from .kernels import sssp as _sssp
-from .search import _check_limit, _csr, _resolve
+from .search import _check_limit, _layout, _resolve
 
 __all__ = ["distances", "pair_distances"]
 
 
 def _rows_task(csr, sptr, seeds, offsets, targets, limit, dtype):
+    """Rows of distances on the renumbered CSR (seeds and targets already renumbered)."""
     indptr, indices, data = csr
     n = len(indptr) - 1
-    width = n if len(targets) == 0 else len(targets)
-    out = np.empty((len(sptr) - 1, width), dtype=dtype)
+    out = np.empty((len(sptr) - 1, len(targets)), dtype=dtype)
     tmask = np.zeros(n, dtype=np.bool_)
     tmask[targets] = True
     _sssp.rows(indptr, indices, data, sptr, seeds, offsets, targets, int(tmask.sum()), tmask,
@@ -72,7 +72,7 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
     client = _client(client)
     n = g.n_nodes
     src = np.arange(n) if sources is None else _resolve(g, sources, "sources")
-    tgt = np.zeros(0, np.int64) if targets is None else _resolve(g, targets, "targets")
+    tgt = np.arange(n) if targets is None else _resolve(g, targets, "targets")
     if isinstance(tgt, Attachment):
         raise InvalidInputError(
             "targets must be node indices for the distributed search; compute distances to "
@@ -84,7 +84,7 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
     if dtype not in (np.float64, np.float32):
         raise InvalidInputError(f"dtype must be float64 or float32; received {dtype}.")
     lim = _check_limit(limit)
-    shape = (len(src), n if targets is None else len(tgt))
+    shape = (len(src), len(tgt))
     if out is None:
         out = np.empty(shape, dtype=dtype)
     elif tuple(out.shape) != shape or out.dtype not in (np.float64, np.float32):
@@ -94,7 +94,9 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
         )
     if len(src) == 0:
         return out
-    csr = client.scatter(_csr(g), broadcast=True)
+    lay = _layout(g)  # the renumbered graph the kernels run on
+    csr = client.scatter(lay.csr(), broadcast=True)
+    tgt_new = lay.inv[tgt]
     futures = {}
     for s in range(0, len(src), block_size):
         e = min(s + block_size, len(src))
@@ -102,7 +104,7 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
             sptr, seeds, offsets = src.seeds(s, e)
         else:
             sptr, seeds, offsets = np.arange(e - s + 1, dtype=np.int64), src[s:e], np.zeros(e - s)
-        fut = client.submit(_rows_task, csr, sptr, seeds, offsets, tgt, lim, dtype,
+        fut = client.submit(_rows_task, csr, sptr, lay.inv[seeds], offsets, tgt_new, lim, dtype,
                             retries=retries, pure=False)
         futures[fut.key] = (fut, s, e)
     from distributed import as_completed
@@ -134,14 +136,15 @@ def pair_distances(g, client, src, dst, limit=None, block_size=1024, retries=3):
     order = np.argsort(src, kind="stable")
     usrc, start = np.unique(src[order], return_index=True)
     bounds = np.append(start, len(src))
-    csr = client.scatter(_csr(g), broadcast=True)
+    lay = _layout(g)
+    csr = client.scatter(lay.csr(), broadcast=True)
     futures = []
     for b in range(0, len(usrc), block_size):
         e = min(b + block_size, len(usrc))
         lo, hi = bounds[b], bounds[e]
         tptr = (bounds[b : e + 1] - lo).astype(np.int64)
-        futures.append(client.submit(_pairs_task, csr, usrc[b:e], tptr,
-                                     np.ascontiguousarray(dst[order[lo:hi]]), order[lo:hi], lim,
+        futures.append(client.submit(_pairs_task, csr, lay.inv[usrc[b:e]], tptr,
+                                     lay.inv[dst[order[lo:hi]]], order[lo:hi], lim,
                                      retries=retries, pure=False))
     from distributed import as_completed
 
