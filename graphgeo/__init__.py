@@ -12,7 +12,8 @@ Randers metric, then search it::
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import exceptions
+from . import exceptions, maps, plot
+from .cluster import GeodesicKMedoids
 from .costs import curve_length, segment_costs
 from .curves import Path
 from .geodesic import Curve, geodesic, geodesics
@@ -22,6 +23,7 @@ from .exceptions import (
     InvalidInputError,
     MetricError,
     NoPathError,
+    NotFittedError,
     NotSPDError,
     RandersConditionError,
 )
@@ -57,7 +59,10 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "__version__",
     "exceptions",
+    "maps",
+    "plot",
     "GeodesicGraph",
+    "GeodesicKMedoids",
     "Path",
     "Curve",
     "geodesic",
@@ -94,4 +99,5 @@ __all__ = [
     "RandersConditionError",
     "DisconnectedGraphError",
     "NoPathError",
+    "NotFittedError",
 ]

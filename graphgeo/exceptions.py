@@ -13,6 +13,7 @@ __all__ = [
     "RandersConditionError",
     "DisconnectedGraphError",
     "NoPathError",
+    "NotFittedError",
     "GraphGeoWarning",
     "DuplicatePointsWarning",
     "DisconnectedGraphWarning",
@@ -45,6 +46,10 @@ class DisconnectedGraphError(GraphGeoError, ValueError):
 
 class NoPathError(GraphGeoError, RuntimeError):
     """The target cannot be reached from the source."""
+
+
+class NotFittedError(GraphGeoError, ValueError, AttributeError):
+    """An estimator was used before fit (also ValueError and AttributeError, as in scikit-learn)."""
 
 
 class GraphGeoWarning(UserWarning):
