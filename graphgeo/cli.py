@@ -14,40 +14,100 @@ __all__ = ["main"]
 
 
 def _demo(args):
+    import warnings
+
     import graphgeo as gg
     from graphgeo.datasets import make_progression
+    from graphgeo.maps import Grid, distance_map
 
     say = _say(args)
-    t0 = time.perf_counter()
+    clock = time.perf_counter
+    t0 = clock()
     data = make_progression(n=args.n, seed=args.seed)
-    pts, t, metric = data["points"], data["time"], data["metric"]
-    say(f"graphgeo {gg.__version__} demo: {len(pts)} points of a 2-D progression latent, "
-        f"{metric!r}")
-    t1 = time.perf_counter()
-    g = gg.GeodesicGraph.build(pts, metric, k=args.k, seed=args.seed)
-    t2 = time.perf_counter()
-    say(f"built {g} in {t2 - t1:.2f} s (edge kernels, kNN, connectivity)")
+    pts, t, metric, base = data["points"], data["time"], data["metric"], data["base"]
+    say(f"graphgeo {gg.__version__} demo: {len(pts)} points of a 2-D progression latent")
+    say(f"  metric: {metric!r}")
+    t1 = clock()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        g = gg.GeodesicGraph.build(pts, metric, k=args.k, seed=args.seed)
+    for w in caught:
+        say(f"  note: {w.message}")
+    say(f"[{clock() - t1:6.2f} s] built {g}")
+
     src, dst = int(np.argmin(t)), int(np.argmax(t))
+    t1 = clock()
     fwd = g.shortest_path(src, dst, method="astar")
     bwd = g.shortest_path(dst, src, method="astar")
     dij = g.shortest_path(src, dst, method="dijkstra")
-    t3 = time.perf_counter()
-    say(f"forward  path {src} -> {dst}: length {fwd.length:.4f}, {len(fwd)} nodes, "
-        f"A* settled {fwd.n_settled} nodes vs Dijkstra {dij.n_settled}")
-    say(f"backward path {dst} -> {src}: length {bwd.length:.4f}, {len(bwd)} nodes "
-        f"(direction-aware: backward / forward = {bwd.length / fwd.length:.3f})")
-    D = g.distances(sources=[src])[0]
-    t4 = time.perf_counter()
-    order = np.argsort(D)
+    say(f"[{clock() - t1:6.2f} s] graph paths {src} -> {dst}: forward {fwd.length:.4f}, backward "
+        f"{bwd.length:.4f} (ratio {bwd.length / fwd.length:.2f}); A* settled {fwd.n_settled} "
+        f"nodes, Dijkstra {dij.n_settled}")
+    t1 = clock()
+    try:
+        cf = gg.geodesic(metric, pts[src], pts[dst], graph=g)
+        cb = gg.geodesic(metric, pts[dst], pts[src], graph=g)
+        say(f"[{clock() - t1:6.2f} s] refined geodesics: forward {cf.length:.4f} "
+            f"({100 * (1 - cf.length / fwd.length):.1f}% shorter than the graph path), "
+            f"backward {cb.length:.4f}")
+    except ImportError:
+        cf, cb = fwd, bwd
+        say("           (install torch to refine the graph paths into smooth geodesics)")
     mono = float(np.mean(np.diff(t[fwd.nodes]) >= 0))
-    say(f"distances from node {src} to all {g.n_nodes} nodes in {t4 - t3:.2f} s; "
-        f"median {np.median(D):.4f}, max {D[order[-1]]:.4f}")
-    say(f"progression time along the forward path is non-decreasing on {100 * mono:.0f}% of steps")
+    say(f"           progression time is non-decreasing on {100 * mono:.0f}% of the forward "
+        "path's steps")
+
+    t1 = clock()
+    D = g.distances(sources=[src])[0]
+    say(f"[{clock() - t1:6.2f} s] distances from node {src} to all {g.n_nodes} nodes: median "
+        f"{np.median(D):.4f}, max {D.max():.4f}")
+    t1 = clock()
+    lo, hi = pts.min(axis=0) - 0.3, pts.max(axis=0) + 0.3
+    grid = Grid(lo, hi, args.grid)
+    dist, _ = distance_map(metric, grid, pts[[src]])
+    say(f"[{clock() - t1:6.2f} s] distance map on a {args.grid} x {args.grid} grid "
+        f"(16-neighbour stencil)")
+    t1 = clock()
+    km = gg.GeodesicKMedoids(n_clusters=4, method="voronoi", random_state=args.seed).fit(g)
+    order = np.argsort(t[km.medoid_indices_])
+    say(f"[{clock() - t1:6.2f} s] geodesic k-medoids (graph Voronoi, k = 4): inertia "
+        f"{km.inertia_:.2f}, medoids at progression times "
+        f"{', '.join(f'{x:.2f}' for x in t[km.medoid_indices_][order])}")
+
     os.makedirs(args.out, exist_ok=True)
-    fig_path = os.path.join(args.out, "demo.png")
-    _plot_demo(fig_path, pts, D, fwd, bwd, data["base"])
-    say(f"figure written to {fig_path}; total {time.perf_counter() - t0:.2f} s")
+    written = _demo_figures(args.out, pts, base, fwd, bwd, cf, cb, dist, grid, pts[[src]], km)
+    say(f"figures: {', '.join(written)}")
+    say(f"total {clock() - t0:.2f} s")
     return 0
+
+
+def _demo_figures(out, pts, base, fwd, bwd, cf, cb, dist, grid, seeds, km):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from graphgeo.plot import plot_clusters, plot_distance_map, plot_geodesics, plot_randers_geodesics
+
+    written = []
+
+    def save(ax_or_fig, name):
+        fig = getattr(ax_or_fig, "figure", ax_or_fig)
+        path = os.path.join(out, name)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+
+    save(plot_geodesics(pts, {"graph path": fwd, "refined geodesic": cf}, metric=base,
+                        title="forward geodesic over the log volume element"), "demo.png")
+    save(plot_randers_geodesics(cf, cb, points=pts, metric=base,
+                                title="Randers geodesics: forward (solid) and backward (dashed)"),
+         "randers.png")
+    save(plot_distance_map(dist, grid, seeds=seeds, title="directed distance from the source"),
+         "distance_map.png")
+    save(plot_clusters(pts, km.labels_, km.medoid_indices_, metric=base,
+                       title="geodesic k-medoids"), "clusters.png")
+    return written
 
 
 def _say(args):
@@ -118,32 +178,6 @@ def _distances(args):
     return 0
 
 
-def _plot_demo(path, pts, D, fwd, bwd, base):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    lo, hi = pts.min(axis=0) - 0.5, pts.max(axis=0) + 0.5
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 160), np.linspace(lo[1], hi[1], 120))
-    grid = np.c_[gx.ravel(), gy.ravel()]
-    vol = 0.5 * np.log(np.linalg.det(base.metric_tensor(grid))).reshape(gx.shape)
-    fig, ax = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
-    im = ax.pcolormesh(gx, gy, vol, cmap="Greys", shading="auto", alpha=0.6)
-    fig.colorbar(im, ax=ax, label="log volume element  log sqrt(det G)")
-    sc = ax.scatter(pts[:, 0], pts[:, 1], c=D, s=4, cmap="viridis")
-    fig.colorbar(sc, ax=ax, label="directed distance from the source")
-    ax.plot(fwd.points[:, 0], fwd.points[:, 1], "-", c="tab:red", lw=2,
-            label=f"forward  (length {fwd.length:.3f})")
-    ax.plot(bwd.points[:, 0], bwd.points[:, 1], "--", c="tab:orange", lw=2,
-            label=f"backward (length {bwd.length:.3f})")
-    ax.set_aspect("equal")
-    ax.legend(loc="lower center")
-    ax.set_title("graphgeo: Randers geodesics on a KNN graph (RHVAE-style metric)")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def build_parser():
     p = argparse.ArgumentParser(prog="graphgeo", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -156,6 +190,7 @@ def build_parser():
     d.add_argument("--out", default="graphgeo-demo", help="output folder for figures")
     d.add_argument("--n", type=int, default=3000, help="number of latent points")
     d.add_argument("--k", type=int, default=10, help="neighbours per point")
+    d.add_argument("--grid", type=int, default=150, help="distance-map grid size per axis")
     common(d)
     d.set_defaults(func=_demo)
 

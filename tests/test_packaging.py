@@ -80,12 +80,14 @@ def test_readme_has_demo_and_test_commands():
 def test_demo_command_runs(tmp_path):
     exe = Path(sys.executable).parent / "graphgeo"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "graphgeo.cli"]
-    proc = subprocess.run(cmd + ["demo", "--n", "400", "--out", str(tmp_path / "out")],
+    proc = subprocess.run(cmd + ["demo", "--n", "400", "--grid", "40", "--out", str(tmp_path / "out")],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "forward  path" in proc.stdout and "backward path" in proc.stdout
-    png = tmp_path / "out" / "demo.png"
-    assert png.exists() and png.stat().st_size > 10_000
+    assert "graph paths" in proc.stdout and "k-medoids" in proc.stdout
+    assert "distance map" in proc.stdout
+    for name in ("demo.png", "randers.png", "distance_map.png", "clusters.png"):
+        png = tmp_path / "out" / name
+        assert png.exists() and png.stat().st_size > 10_000, name
 
 
 def test_demo_reports_errors_cleanly(tmp_path):
