@@ -26,12 +26,12 @@ def _trained():
 def test_from_model_matches_pythae_formula():
     model = _trained()
     metric = rhvae_from_pythae(model)
-    z = torch.randn(20, 3, dtype=torch.float64)
+    z = torch.randn(20, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     # pythae's G^{-1}(z)
     w = torch.exp(-torch.norm(model.centroids_tens.unsqueeze(0) - z.unsqueeze(1), dim=-1) ** 2
                   / model.temperature ** 2)
     Ginv = (model.M_tens.unsqueeze(0) * w[..., None, None]).sum(1) + model.lbd * torch.eye(3)
-    assert_allclose(metric.cometric_tensor(z.numpy()), Ginv.numpy(), rtol=1e-6)  # float32 T, lbd
+    assert_allclose(metric.cometric_tensor(z.numpy()), Ginv.numpy(), rtol=1e-5)  # pythae keeps T and lbd in float32
 
 
 def test_from_checkpoint_config_and_state_dict():
@@ -55,3 +55,21 @@ def test_bad_inputs():
         rhvae_from_checkpoint({"M": np.eye(2)[None], "centroids": np.zeros((1, 2))})
     with pytest.raises(InvalidInputError, match="dict"):
         rhvae_from_checkpoint([1, 2])
+
+
+def test_torch_tensors_accepted_everywhere():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    g_np = gg.GeodesicGraph.build(x, gg.Euclidean(2), k=6)
+    g_t = gg.GeodesicGraph.build(torch.from_numpy(x), gg.Euclidean(2), k=6)
+    assert (g_np.weights != g_t.weights).nnz == 0
+    src, dst = torch.tensor([0, 1, 2]), torch.tensor([5, 6, 7])
+    D = g_t.distances(src, dst)
+    assert isinstance(D, np.ndarray)
+    assert_allclose(D, g_np.distances([0, 1, 2], [5, 6, 7]), rtol=0)
+    assert_allclose(g_t.pair_distances(src, dst), np.diag(D), rtol=0)
+    p = g_t.shortest_path(torch.tensor(0).item(), 5)
+    q = g_t.shortest_path_between(torch.tensor(x[0]), torch.tensor(x[5]))
+    assert_allclose(p.length, q.length, rtol=1e-12)
+    assert_allclose(gg.curve_length(gg.Euclidean(2), torch.from_numpy(x[:3])),
+                    gg.curve_length(gg.Euclidean(2), x[:3]), rtol=0)
