@@ -81,6 +81,61 @@ def _demo(args):
     return 0
 
 
+def _cluster(args):
+    import graphgeo as gg
+
+    say = _say(args)
+    g = gg.GeodesicGraph.load(args.graph)
+    t0 = time.perf_counter()
+    km = gg.GeodesicKMedoids(n_clusters=args.n_clusters, method=args.method,
+                             direction=args.direction, random_state=args.seed).fit(g)
+    np.save(args.output, km.labels_)
+    sizes = np.bincount(km.labels_, minlength=args.n_clusters)
+    say(f"{args.n_clusters} clusters ({args.method}, {args.direction}) in "
+        f"{time.perf_counter() - t0:.2f} s: inertia {km.inertia_:.6g}, medoids "
+        f"{', '.join(map(str, km.medoid_indices_))}, sizes {', '.join(map(str, sizes))}")
+    say(f"labels saved to {args.output}")
+    return 0
+
+
+def _map(args):
+    import graphgeo as gg
+    from graphgeo.exceptions import InvalidInputError
+    from graphgeo.io import load_indices
+    from graphgeo.maps import Grid, distance_map, volume_element
+
+    say = _say(args)
+    g = gg.GeodesicGraph.load(args.graph)
+    if g.metric is None:
+        raise InvalidInputError(f"{args.graph} holds no metric; rebuild it with 'graphgeo build'.")
+    if g.dim != 2:
+        raise InvalidInputError(f"map draws 2-D latents; the graph has dimension {g.dim}.")
+    seeds = load_indices(args.seeds, g.n_nodes, "--seeds")
+    pad = 0.1 * np.ptp(g.points, axis=0)
+    grid = Grid(g.points.min(axis=0) - pad, g.points.max(axis=0) + pad, args.grid)
+    t0 = time.perf_counter()
+    dist, nearest = distance_map(g.metric, grid, g.points[seeds])
+    vol = volume_element(g.metric, grid.points).reshape(grid.shape)
+    say(f"{args.grid} x {args.grid} distance map from {len(seeds)} seed(s) in "
+        f"{time.perf_counter() - t0:.2f} s")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from graphgeo.plot import plot_distance_map, plot_field
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+    plot_distance_map(dist, grid, seeds=g.points[seeds], nearest=nearest, ax=axes[0],
+                      title="directed distance from the seeds")
+    plot_field(vol, grid, ax=axes[1], log=True, label="volume element sqrt(det G)",
+               title="volume element")
+    fig.savefig(args.output, dpi=110)
+    plt.close(fig)
+    say(f"figure written to {args.output}")
+    return 0
+
+
 def _demo_figures(out, pts, base, fwd, bwd, cf, cb, dist, grid, seeds, km):
     import matplotlib
 
@@ -229,6 +284,24 @@ def build_parser():
     di.add_argument("-o", "--output", required=True, help=".npy file to write")
     common(di)
     di.set_defaults(func=_distances)
+
+    cl = sub.add_parser("cluster", help="geodesic k-medoids; labels to a .npy file")
+    cl.add_argument("graph")
+    cl.add_argument("--n-clusters", type=int, required=True)
+    cl.add_argument("--method", default="fasterpam", choices=["fasterpam", "alternate", "voronoi"])
+    cl.add_argument("--direction", default="to_medoid",
+                    choices=["to_medoid", "from_medoid", "symmetric"])
+    cl.add_argument("-o", "--output", required=True, help=".npy file for the labels")
+    common(cl)
+    cl.set_defaults(func=_cluster)
+
+    mp = sub.add_parser("map", help="grid distance map and volume element of a 2-D graph, to PNG")
+    mp.add_argument("graph")
+    mp.add_argument("--seeds", default="0", help="seed nodes: 'i,j', a range 'a:b' or a .npy")
+    mp.add_argument("--grid", type=int, default=200, help="grid nodes per axis")
+    mp.add_argument("-o", "--output", required=True, help="PNG file to write")
+    common(mp)
+    mp.set_defaults(func=_map)
     return p
 
 

@@ -104,3 +104,21 @@ def test_bad_indices(files):
     ]:
         r = run(*args, cwd=d)
         assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_cluster_and_map(files):
+    d, _ = files
+    assert run("build", "p.npy", "-o", "gc.npz", "--omega", "0.05,0", "--quiet", cwd=d).returncode == 0
+    r = run("cluster", "gc.npz", "--n-clusters", 3, "-o", "labels.npy", cwd=d)
+    assert r.returncode == 0, r.stderr
+    labels = np.load(d / "labels.npy")
+    assert labels.shape == (300,) and set(np.unique(labels)) == {0, 1, 2}
+    km = gg.GeodesicKMedoids(3, random_state=0).fit(gg.GeodesicGraph.load(d / "gc.npz"))
+    np.testing.assert_array_equal(labels, km.labels_)
+    r = run("map", "gc.npz", "--seeds", "0,10", "--grid", 40, "-o", "map.png", cwd=d)
+    assert r.returncode == 0, r.stderr
+    assert (d / "map.png").stat().st_size > 10_000
+    for args, message in [(("cluster", "gc.npz", "--n-clusters", 0, "-o", "l.npy"), "n_clusters"),
+                          (("map", "gc.npz", "--seeds", "999", "-o", "m.png"), "--seeds")]:
+        r = run(*args, cwd=d)
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
