@@ -49,7 +49,7 @@ def line(name, t_gg, t_ref, ref_name="scipy"):
 
 
 _CHILD = r"""
-import resource, sys, time, numpy as np, graphgeo as gg
+import sys, time, numpy as np, graphgeo as gg
 n, path = int(sys.argv[1]), sys.argv[2]
 sys.path.insert(0, sys.argv[3])
 from distances import randers_graph
@@ -59,7 +59,9 @@ mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, n))
 t = time.perf_counter()
 g.distances(out=mm)
 el = time.perf_counter() - t
-print(el, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM: this process's own peak RSS (ru_maxrss would include the parent's peak at fork)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(el, int(hwm) / 1024)
 """
 
 
