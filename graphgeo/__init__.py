@@ -12,7 +12,7 @@ Randers metric, then search it::
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import exceptions, maps, plot
+from . import exceptions, learn, maps, monotone, plot
 from .cluster import GeodesicKMedoids
 from .costs import curve_length, segment_costs
 from .curves import Path
@@ -28,6 +28,8 @@ from .exceptions import (
     RandersConditionError,
 )
 from .graph import GeodesicGraph
+from .learn import RandersFit, fit_randers
+from .monotone import measure_along, monotonicity
 from .metrics import (
     CallableField,
     CentroidCometric,
@@ -59,8 +61,14 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "__version__",
     "exceptions",
+    "learn",
     "maps",
+    "monotone",
     "plot",
+    "fit_randers",
+    "RandersFit",
+    "monotonicity",
+    "measure_along",
     "GeodesicGraph",
     "GeodesicKMedoids",
     "Path",
