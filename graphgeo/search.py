@@ -283,11 +283,17 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
     return (out, preds) if return_predecessors else out
 
 
+#: sources with at most this many targets are answered by one A* search per pair
+ASTAR_MAX_TARGETS = 4
+
+
 def pair_distances(g, src, dst, limit=None):
     """Elementwise directed distances L[i] = cost src[i] -> dst[i] (float64, inf if unreachable).
 
-    Pairs are grouped by source: each distinct source is searched once, in
-    parallel, and its search stops as soon as all of its targets are settled.
+    Pairs are grouped by source. A source with few targets (<= ASTAR_MAX_TARGETS) is
+    answered by A* per pair (the Euclidean heuristic settles ~10x fewer nodes than
+    Dijkstra on 2-D graphs); a source with many targets by one Dijkstra that stops as
+    soon as all of them are settled. Both run in parallel over pairs / sources.
     """
     n = g.n_nodes
     src = check_nodes(src, n, "src")
@@ -300,12 +306,22 @@ def pair_distances(g, src, dst, limit=None):
     out = np.empty(len(src))
     if len(src) == 0:
         return out
-    order = np.argsort(src, kind="stable")
-    usrc, start = np.unique(src[order], return_index=True)
-    tptr = np.append(start, len(src)).astype(np.int64)
     lay = _layout(g)
-    _sssp.pairs(*lay.csr(), lay.inv[usrc], tptr, lay.inv[dst[order]],
-                order.astype(np.int64), lim, out, _n_chunks(len(usrc)))
+    uniq, inverse, counts = np.unique(src, return_inverse=True, return_counts=True)
+    few = (counts[inverse] <= ASTAR_MAX_TARGETS) if g.heuristic_scale > 0 else np.zeros(len(src), bool)
+    if few.any():
+        sel = np.flatnonzero(few)
+        res = np.empty(len(sel))
+        _sssp.astar_pairs(*lay.csr(), lay.points, lay.inv[src[sel]], lay.inv[dst[sel]],
+                          g.heuristic_scale, lim, res, _n_chunks(len(sel)))
+        out[sel] = res
+    rest = np.flatnonzero(~few)
+    if len(rest):
+        order = rest[np.argsort(src[rest], kind="stable")]
+        usrc, start = np.unique(src[order], return_index=True)
+        tptr = np.append(start, len(order)).astype(np.int64)
+        _sssp.pairs(*lay.csr(), lay.inv[usrc], tptr, lay.inv[dst[order]],
+                    order.astype(np.int64), lim, out, _n_chunks(len(usrc)))
     return out
 
 

@@ -8,6 +8,8 @@ predecessors, and several seeds with initial offsets (multi-source search that
 also labels every node with its nearest seed: the graph Voronoi partition).
 """
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -175,3 +177,67 @@ def multi_source(indptr, indices, data, seeds, offsets, limit, tmask, n_targets)
     _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, pred, label, True,
               hkeys, hnodes, touched, tmask, True, n_targets)
     return dist, label, pred
+
+
+@njit(cache=True, parallel=True)
+def astar_pairs(indptr, indices, data, points, src, dst, hscale, limit, out, n_chunks):
+    """out[i] = distance src[i] -> dst[i] by A* with h(v) = hscale |points[v] - points[dst[i]]|.
+
+    Parallel over pairs, per-chunk buffers reset through the touched list, so a query
+    costs what it visits. hscale must make h consistent (<= every edge's weight per
+    unit of Euclidean length).
+    """
+    n = indptr.shape[0] - 1
+    d = points.shape[1]
+    m = src.shape[0]
+    cap = indices.shape[0] + 2
+    per = (m + n_chunks - 1) // n_chunks
+    for ch in prange(n_chunks):
+        lo = ch * per
+        hi = min(m, lo + per)
+        if lo >= hi:
+            continue
+        dist = np.full(n, INF)
+        closed = np.zeros(n, dtype=np.bool_)
+        hkeys = np.empty(cap)
+        hnodes = np.empty(cap, dtype=np.int32)
+        touched = np.empty(n, dtype=np.int32)
+        for i in range(lo, hi):
+            s = src[i]
+            t = dst[i]
+            nt = 0
+            size = 0
+            dist[s] = 0.0
+            touched[nt] = s
+            nt += 1
+            size = heap_push(hkeys, hnodes, size, 0.0, s)
+            res = INF
+            while size > 0:
+                f, u, size = heap_pop(hkeys, hnodes, size)
+                if closed[u]:
+                    continue
+                closed[u] = True
+                if u == t:
+                    res = dist[u]
+                    break
+                du = dist[u]
+                for p in range(indptr[u], indptr[u + 1]):
+                    v = indices[p]
+                    if closed[v]:
+                        continue
+                    nd = du + data[p]
+                    if nd < dist[v] and nd <= limit:
+                        if dist[v] == INF:
+                            touched[nt] = v
+                            nt += 1
+                        dist[v] = nd
+                        h = 0.0
+                        for k in range(d):
+                            x = points[v, k] - points[t, k]
+                            h += x * x
+                        size = heap_push(hkeys, hnodes, size, nd + hscale * math.sqrt(h), v)
+            out[i] = res
+            for j in range(nt):
+                v = touched[j]
+                dist[v] = INF
+                closed[v] = False

@@ -139,3 +139,21 @@ def test_bad_input_before_work(graphs):
         g.pair_distances([0], [1], limit=-2.0)
     with pytest.raises(InvalidInputError, match="out"):
         g.distances([0], out=np.empty((1, n), dtype=np.float64)[:, ::-1])
+
+
+@pytest.mark.parametrize("astar_max", [0, 4, 10**9])
+def test_pairs_astar_and_grouped_paths_agree(astar_max, monkeypatch):
+    import graphgeo.search as gs
+
+    rng = np.random.default_rng(9)
+    pts = rng.uniform(size=(1500, 2))
+    g = gg.GeodesicGraph.build(pts, gg.Randers(gg.Euclidean(2), np.array([0.2, -0.3])), k=7)
+    monkeypatch.setattr(gs, "ASTAR_MAX_TARGETS", astar_max)
+    s = np.concatenate([rng.integers(0, 1500, 300), np.full(40, 7)])  # one source with many targets
+    t = rng.integers(0, 1500, 340)
+    full = dijkstra(g.weights, directed=True, indices=np.unique(s))
+    ref = full[np.searchsorted(np.unique(s), s), t]
+    assert_allclose(g.pair_distances(s, t), ref, rtol=RTOL, atol=0)
+    lim = dijkstra(g.weights, directed=True, indices=np.unique(s), limit=0.4)
+    assert_allclose(g.pair_distances(s, t, limit=0.4), lim[np.searchsorted(np.unique(s), s), t],
+                    rtol=RTOL, atol=0)
