@@ -1,24 +1,51 @@
 """Directed costs of straight segments under a metric: the bridge to the edge kernels.
 
 ``segment_costs`` integrates R = int sqrt(dv^T G dv) and A = int <omega, dv> along
-segments with Gauss-Legendre quadrature, in a fused numba kernel when the metric
-family has one and through batched numpy evaluation otherwise. Directed costs
-are R + A (forward) and R - A (backward).
+segments; directed costs are R + A (forward) and R - A (backward). Two kinds of
+quadrature:
+
+* ``quadrature="adaptive"`` (the default): node-shared nested rules with a
+  per-segment error estimate, accurate to ``rtol`` relative to R. Everything the
+  rules need at the segment ends (the metric, its Cholesky factor, its derivative
+  tensor, omega) is computed once per distinct endpoint and shared by all the
+  segments that meet there; interior points t = j/8 get their centroid weights
+  as products of per-node roots (no exponential per centroid and point); the
+  order grows per segment (levels of 1, 3 and 7 interior points, then bisection)
+  until two nested rules agree. See ``graphgeo.kernels.segments``.
+* an integer n: n-point Gauss-Legendre on every segment (fixed cost, no estimate).
+
+Fused numba kernels serve the families that have one; other metrics go through
+batched numpy evaluation (chunked), with the same nested rules in adaptive mode.
+bench/edge_weights.py measures both modes against a numpy reference.
 """
 
+import numba
 import numpy as np
 
-from ._validation import check_int, check_points
-from .exceptions import InvalidInputError
+from ._validation import check_float, check_int, check_points
+from .exceptions import InvalidInputError, NotSPDError
 from .kernels import segments as _seg
 from .metrics import Metric, Randers
-from .metrics.base import generic_segment_costs
+from .metrics.base import _GENERIC_CHUNK, generic_segment_costs
 from .metrics.randers import raise_randers
 
-__all__ = ["gauss_legendre", "segment_costs", "curve_length", "DEFAULT_QUADRATURE"]
+__all__ = ["gauss_legendre", "segment_costs", "curve_length", "DEFAULT_QUADRATURE", "ADAPTIVE",
+           "ADAPTIVE_RTOL"]
 
-#: Gauss-Legendre order used when none is given (see bench/edge_weights.py)
-DEFAULT_QUADRATURE = 5
+#: the adaptive mode (error-controlled, node-shared nested rules)
+ADAPTIVE = "adaptive"
+#: quadrature used when none is given: adaptive (faster and more accurate than fixed
+#: Gauss-Legendre on the RHVAE benchmark, see bench/edge_weights.py); an int n selects
+#: n-point Gauss-Legendre
+DEFAULT_QUADRATURE = ADAPTIVE
+#: default relative accuracy of the adaptive mode (estimated error <= rtol * R per segment)
+ADAPTIVE_RTOL = 1e-7
+#: Hermite rules (node derivative tensors, d + 1 weighted sums per node) up to this dimension;
+#: above it the node tensors cost more than the interior points they save
+HERMITE_MAX_DIM = 12
+#: node-root tables (n_nodes x n_centroids float64) up to this many entries; beyond it interior
+#: weights are computed with exponentials (same results, slower)
+TABLE_MAX_ENTRIES = 1 << 25
 
 
 def gauss_legendre(n):
@@ -28,28 +55,67 @@ def gauss_legendre(n):
 
 
 def check_quadrature(quadrature):
+    """Validate a quadrature option: None (the default, DEFAULT_QUADRATURE, resolved when
+    segments are integrated, so objects that store it keep "the default"), "adaptive", or
+    an int in [1, 64] (that many Gauss-Legendre points per segment)."""
     if quadrature is None:
-        return DEFAULT_QUADRATURE
+        return None
+    if isinstance(quadrature, str):
+        if quadrature.strip().lower() == ADAPTIVE:
+            return ADAPTIVE
+        raise InvalidInputError(
+            f"quadrature must be 'adaptive' or a number of Gauss-Legendre points in [1, 64]; "
+            f"received {quadrature!r}."
+        )
     return check_int(quadrature, "quadrature", low=1, high=64,
-                     remedy="It is the number of Gauss-Legendre points per segment (default 5).")
+                     remedy="Use 'adaptive' (the default) for error-controlled node-shared "
+                            "rules, or a number of Gauss-Legendre points per segment.")
 
 
-def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None):
+def check_rtol(rtol):
+    if rtol is None:
+        return ADAPTIVE_RTOL
+    return check_float(rtol, "rtol", low=1e-14, high=1e-1)
+
+
+def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None, rtol=None):
     """Integrate metric costs along segments a_pts[ia] -> b_pts[ib].
+
+    Parameters
+    ----------
+    metric : graphgeo metric
+    a_pts, b_pts : (n, d) arrays; b_pts defaults to a_pts (then ia, ib index the same
+        points, as graph edges do, and every point's data is computed once)
+    ia, ib : integer index arrays of equal length
+    quadrature : "adaptive", an int number of Gauss-Legendre points, or None for
+        DEFAULT_QUADRATURE ("adaptive")
+    rtol : adaptive mode only: per-segment error target relative to R (default
+        ADAPTIVE_RTOL)
 
     Returns (R, A): the forward cost is R + A, the backward one R - A. Raises
     RandersConditionError where omega violates the Randers condition at a
-    quadrature point (unless the metric rescales omega).
+    quadrature point (unless the metric rescales omega), NotSPDError where the
+    metric is not positive definite.
     """
     if not isinstance(metric, Metric):
         raise InvalidInputError(
             f"metric must be a graphgeo metric (gg.Euclidean(d), gg.RHVAEMetric(...), ...); "
             f"received {type(metric).__name__}."
         )
+    quadrature = check_quadrature(quadrature)
+    rtol = check_rtol(rtol)
+    if quadrature is None:
+        quadrature = DEFAULT_QUADRATURE
+    if quadrature == ADAPTIVE and not metric.is_constant:
+        R, A, _, _ = _adaptive(metric, a_pts, ia, ib, b_pts, rtol)
+        return R, A
+    return _fixed(metric, a_pts, ia, ib, b_pts, quadrature)
+
+
+def _fixed(metric, a_pts, ia, ib, b_pts, quadrature):
     b_pts = a_pts if b_pts is None else b_pts
     n = len(ia)
-    quadrature = check_quadrature(quadrature)
-    if metric.is_constant:
+    if metric.is_constant or quadrature == ADAPTIVE:
         tq, wq = np.array([0.5]), np.array([1.0])
     else:
         tq, wq = gauss_legendre(quadrature)
@@ -63,32 +129,220 @@ def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None):
     kern = metric._kernel()
     if kern is not None:
         driver, params = kern
-        if randers:
-            okind, oparams = metric._omega_kernel()
-        else:
-            okind, oparams = _seg.OMEGA_NONE, _seg.omega_params(metric.dim)
+        okind, oparams = _omega(metric)
         driver(a_pts, b_pts, np.ascontiguousarray(ia, dtype=np.int64),
                np.ascontiguousarray(ib, dtype=np.int64), tq, wq, params, okind, oparams,
                -1.0 if max_norm is None else max_norm, R, A, worst)
-        if not np.all(np.isfinite(R)):
-            bad = int(np.flatnonzero(~np.isfinite(R))[0])
-            from .exceptions import NotSPDError
-            raise NotSPDError(
-                f"the metric is not positive definite on the segment from "
-                f"{np.array2string(a_pts[ia[bad]], precision=4)} to "
-                f"{np.array2string(b_pts[ib[bad]], precision=4)}; check the metric parameters."
-            )
+        _check_finite(R, a_pts[ia], b_pts[ib])
     else:
         R, A, worst = generic_segment_costs(metric, a_pts[ia], b_pts[ib], tq, wq, max_norm)
     if randers and max_norm is None and worst.max(initial=0.0) >= 1.0:
-        e = int(np.argmax(worst))
-        dv = b_pts[ib[e]] - a_pts[ia[e]]
-        # locate the worst quadrature point for the message
-        zq = a_pts[ia[e]][None] + tq[:, None] * dv[None]
-        nq = np.asarray(metric.omega_norm(zq))
-        q = int(np.argmax(nq))
-        raise_randers(worst[e], zq[q], f" (on the segment {int(ia[e])} -> {int(ib[e])})")
+        _raise_worst(metric, worst, a_pts[ia], b_pts[ib], ia, ib, tq)
     return R, A
+
+
+def _omega(metric):
+    if isinstance(metric, Randers):
+        return metric._omega_kernel()
+    return _seg.OMEGA_NONE, _seg.omega_params(metric.dim)
+
+
+def _check_finite(R, a, b):
+    if not np.all(np.isfinite(R)):
+        bad = int(np.flatnonzero(~np.isfinite(R))[0])
+        raise NotSPDError(
+            f"the metric is not positive definite on the segment from "
+            f"{np.array2string(a[bad], precision=4)} to "
+            f"{np.array2string(b[bad], precision=4)}; check the metric parameters."
+        )
+
+
+def _raise_worst(metric, worst, a, b, ia, ib, tq=None):
+    """RandersConditionError for the segment with the largest |omega|_{G^{-1}} met; the
+    point named is the worst of the quadrature nodes tq (a 17-point grid when None)."""
+    e = int(np.argmax(worst))
+    dv = b[e] - a[e]
+    ts = np.linspace(0.0, 1.0, 17) if tq is None else tq
+    zq = a[e][None] + ts[:, None] * dv[None]
+    nq = np.asarray(metric.omega_norm(zq))
+    q = int(np.argmax(nq))
+    raise_randers(worst[e], zq[q], f" (on the segment {int(ia[e])} -> {int(ib[e])})")
+
+
+def _adaptive(metric, a_pts, ia, ib, b_pts, rtol):
+    """Adaptive integration; returns (R, A, worst, level) with level[e] in 0..4
+    (0: zero-length segment, 1..3: accepted nested level, 4: bisection fallback)."""
+    ia = np.asarray(ia, dtype=np.int64)
+    ib = np.asarray(ib, dtype=np.int64)
+    n = len(ia)
+    randers = isinstance(metric, Randers)
+    max_norm = metric.max_norm if randers else None
+    # distinct endpoints become nodes; segments refer to them
+    if b_pts is None or b_pts is a_pts:
+        nodes, inv = np.unique(np.concatenate([ia, ib]), return_inverse=True)
+        P = a_pts[nodes]
+        ea, eb = inv[:n], inv[n:]
+    else:
+        ua, inva = np.unique(ia, return_inverse=True)
+        ub, invb = np.unique(ib, return_inverse=True)
+        P = np.concatenate([a_pts[ua], b_pts[ub]])
+        ea, eb = inva, invb + len(ua)
+    if n == 0:
+        return np.empty(0), np.empty(0), np.zeros(0), np.zeros(0, dtype=np.int8)
+    kern = metric._kernel()
+    if kern is None:
+        P = np.ascontiguousarray(P, dtype=np.float64)
+        R, A, worst, level = _generic_adaptive(metric, P, ea, eb, rtol, max_norm)
+    else:
+        # memory locality: number the nodes along the graph (reverse Cuthill-McKee) and
+        # visit the segments by their first node, so that the per-node rows a segment
+        # reads were mostly touched by its predecessors
+        perm, order = _locality_order(len(P), ea, eb)
+        rank = np.empty_like(perm)
+        rank[perm] = np.arange(len(perm))
+        P = np.ascontiguousarray(P[perm], dtype=np.float64)
+        ea_o = np.ascontiguousarray(rank[ea[order]], dtype=np.int64)
+        eb_o = np.ascontiguousarray(rank[eb[order]], dtype=np.int64)
+        out = _fused_adaptive(metric, kern, P, ea_o, eb_o, rtol, max_norm)
+        R, A, worst, level = (np.empty_like(x) for x in out)
+        for dst, src in zip((R, A, worst, level), out):
+            dst[order] = src
+        ea, eb = rank[ea], rank[eb]
+        _check_finite(R, P[ea], P[eb])
+    if randers and max_norm is None and worst.max(initial=0.0) >= 1.0:
+        _raise_worst(metric, worst, P[ea], P[eb], ia, ib)
+    return R, A, worst, level
+
+
+def _locality_order(n_nodes, ea, eb):
+    """(node permutation, segment order) that keep a segment's endpoints close in memory."""
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    if n_nodes < 2048:
+        return np.arange(n_nodes), np.arange(len(ea))
+    adj = coo_array((np.ones(len(ea), dtype=np.int8), (ea, eb)), shape=(n_nodes, n_nodes)).tocsr()
+    perm = reverse_cuthill_mckee(adj, symmetric_mode=False).astype(np.int64)
+    rank = np.empty_like(perm)
+    rank[perm] = np.arange(n_nodes)
+    order = np.argsort(np.minimum(rank[ea], rank[eb]), kind="stable")
+    return perm, order
+
+
+def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
+    driver, params = kern
+    n_nodes, d = P.shape
+    n = len(ea)
+    (cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale,
+     qcut) = _seg.adaptive_data(driver, params, d)
+    K = cT.shape[1]
+    npad = MtT.shape[0]
+    okind, oparams = _omega(metric)
+    hermite = d <= HERMITE_MAX_DIM
+    use_table = 0 < K and n_nodes * K <= TABLE_MAX_ENTRIES
+    table = np.empty((n_nodes if use_table else 0, K))
+    Ln = np.empty((n_nodes, npad))
+    Gn = np.empty((0 if diag else n_nodes, d, d))
+    Sn = np.empty((n_nodes if hermite and K > 0 else 0, d, npad))
+    omn = np.zeros((n_nodes, d))
+    onn = np.zeros(n_nodes)
+    Jn = np.empty((n_nodes if hermite and okind == _seg.OMEGA_RBF else 0, d, d))
+    _seg.adaptive_nodes(P, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut,
+                        use_table, hermite, okind, oparams, table, Ln, Gn, Sn, omn, onn, Jn)
+    bad = ~np.isfinite(Ln[:, 0])
+    if bad.any():
+        z = P[int(np.flatnonzero(bad)[0])]
+        raise NotSPDError(
+            f"the metric is not positive definite at {np.array2string(z, precision=4)}; "
+            "check the metric parameters."
+        )
+    R = np.empty(n)
+    A = np.empty(n)
+    worst = np.zeros(n)
+    level = np.zeros(n, dtype=np.int8)
+    tq, wq = gauss_legendre(8)
+    nchunks = int(min(n, 64 * numba.get_num_threads()))
+    _seg.adaptive_edges(P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale,
+                        qcut, table, use_table, Ln, Gn, Sn, hermite, okind, oparams, omn, onn,
+                        Jn,
+                        -1.0 if max_norm is None else float(max_norm), float(rtol),
+                        _seg.RULES_HERMITE, _seg.RULES_VALUES, _seg._LEVEL_NEW, tq, wq,
+                        _seg.ADAPTIVE_MAX_DEPTH, nchunks, R, A, worst, level)
+    return R, A, worst, level
+
+
+def _integrands(metric, z, dv, max_norm):
+    """(f, g, |omega|) at points z along directions dv, in chunks (generic numpy path)."""
+    m = len(z)
+    f = np.empty(m)
+    g = np.empty(m)
+    on = np.empty(m)
+    for s in range(0, m, _GENERIC_CHUNK):
+        r, ad, o = metric._segment_integrands(z[s:s + _GENERIC_CHUNK], dv[s:s + _GENERIC_CHUNK])
+        if max_norm is not None:
+            ad = ad * np.where(o > max_norm, max_norm / np.where(o > 0, o, 1.0), 1.0)
+        f[s:s + _GENERIC_CHUNK] = r
+        g[s:s + _GENERIC_CHUNK] = ad
+        on[s:s + _GENERIC_CHUNK] = o
+    return f, g, on
+
+
+def _generic_adaptive(metric, P, ea, eb, rtol, max_norm):
+    """The adaptive rules for metrics without a fused kernel (numpy, values only).
+
+    Same nested levels as the kernels (Newton-Cotes on t = j/8), then composite
+    8-point Gauss-Legendre on 2, 4, ..., 64 panels for the segments no level
+    accepts. Also the numpy reference of the kernels' value-only mode.
+    """
+    n = len(ea)
+    a = P[ea]
+    dv = P[eb] - a
+    F = np.zeros((n, 9))
+    G = np.zeros((n, 9))
+    worst = np.zeros(n)
+    R = np.empty(n)
+    A = np.empty(n)
+    level = np.zeros(n, dtype=np.int8)
+
+    def evaluate(idx, ts):
+        m = len(idx)
+        z = (a[idx][:, None, :] + np.asarray(ts)[None, :, None] * dv[idx][:, None, :])
+        dvq = np.repeat(dv[idx], len(ts), axis=0)
+        f, g, on = _integrands(metric, z.reshape(-1, P.shape[1]), dvq, max_norm)
+        np.maximum.at(worst, idx, on.reshape(m, len(ts)).max(axis=1))
+        return f.reshape(m, -1), g.reshape(m, -1)
+
+    rules = _seg.RULES_VALUES[:, :9]
+    idx = np.arange(n)
+    F[:, [0, 8]], G[:, [0, 8]] = evaluate(idx, [0.0, 1.0])
+    Rp, Ap = F @ rules[0], G @ rules[0]
+    for lv in (1, 2, 3):
+        if len(idx) == 0:
+            break
+        new = _seg._LEVEL_NEW[lv - 1]
+        new = new[new >= 0]
+        F[np.ix_(idx, new)], G[np.ix_(idx, new)] = evaluate(idx, new / 8.0)
+        Rl, Al = F[idx] @ rules[lv], G[idx] @ rules[lv]
+        err = np.maximum(np.abs(Rl - Rp), np.abs(Al - Ap))
+        ok = err <= rtol * Rl
+        R[idx[ok]], A[idx[ok]], level[idx[ok]] = Rl[ok], Al[ok], lv
+        idx, Rp, Ap = idx[~ok], Rl[~ok], Al[~ok]
+    tq, wq = gauss_legendre(8)
+    panels = 2
+    while len(idx):
+        edges = np.arange(panels + 1) / panels
+        ts = (edges[:-1, None] + tq[None, :] / panels).ravel()
+        f, g = evaluate(idx, ts)
+        wts = np.tile(wq, panels) / panels
+        Rl, Al = f @ wts, g @ wts
+        err = np.maximum(np.abs(Rl - Rp), np.abs(Al - Ap))
+        ok = (err <= rtol * Rl) | (panels >= 64) | ~np.isfinite(Rl)
+        R[idx[ok]], A[idx[ok]], level[idx[ok]] = Rl[ok], Al[ok], 4
+        idx, Rp, Ap = idx[~ok], Rl[~ok], Al[~ok]
+        panels *= 2
+    zero = ~np.any(dv != 0, axis=1)
+    R[zero], A[zero], level[zero] = 0.0, 0.0, 0
+    return R, A, worst, level
 
 
 def curve_length(metric, points, quadrature=None):

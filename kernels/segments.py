@@ -309,3 +309,950 @@ def costs_cometric_diag(a_pts, b_pts, ia, ib, tq, wq, params, okind, oparams, ma
         R[e] = r
         A[e] = a
         worst[e] = w
+
+
+# ---------------------------------------------------------------------------
+# adaptive, node-shared quadrature
+#
+# In a k-nearest-neighbour graph every node ends ~2k segments, so everything the
+# rules need at t = 0 and t = 1 is computed once per node (``adaptive_nodes``):
+# the cometric C, its Cholesky factor and inverse, the tensors
+# S_i = sum_k w_k (dq_k/dz_i) M_k that give the derivative of the integrand along
+# any direction (Hermite data), omega and its Jacobian, and the eighth roots
+# r_k = w_k^(1/8) of the centroid weights. Along z(t) = a + t v the Gaussian
+# weights factor exactly,
+#
+#     w_k(t) = w_k(a)^(1-t) w_k(b)^t exp(t (1-t) v^T P_k v / scale),
+#
+# so at the dyadic points t = j/8 a weight is a product of stored roots: no
+# exponential per centroid and quadrature point. ``adaptive_edges`` then climbs
+# nested rules on the points t = j/8,
+#
+#     level 1: t = 1/2       level 2: + 1/4, 3/4       level 3: + 1/8, 3/8, 5/8, 7/8
+#
+# with Hermite rules (values plus f'(0), f'(1); exact to degrees 5, 7, 11 over
+# the level-0 rule of degree 3) when node tensors are available, closed
+# Newton-Cotes rules (degrees 3, 5, 9 over 1) otherwise. A level is accepted when
+# it differs from a lower-degree rule by at most rtol * R, for R and for A: from
+# the level below, except at level 2 of the Hermite rules, compared with Boole's
+# rule on the same points (degree 5, more accurate than the 1-point level 1). The
+# estimate is the error of the lower rule, so the accepted value is usually far
+# more accurate than rtol; the estimate is no bound (bench/edge_weights.py
+# observes errors up to ~2 rtol, on segments accepted at level 1). A segment no
+# level accepts is integrated by recursive bisection with 8-point Gauss-Legendre
+# panels (exponential weights).
+# Centroid weights below the family's rigorous cutoff (qcut) are skipped at the
+# nodes and in the fallback; the roots are kept down to 8 (qcut + 7), which
+# bounds every skipped interior weight by exp(-qcut) as long as the t(1 - t)
+# factor stays below exp(_PSI_MAX / 4) (longer segments use exponentials).
+# ---------------------------------------------------------------------------
+
+#: points (in eighths) of the nested levels 0..3
+ADAPTIVE_LEVELS = ((0, 8), (0, 4, 8), (0, 2, 4, 6, 8), tuple(range(9)))
+#: rule weights per level on [0, 1]: columns 0..8 multiply f(j/8), column 9 multiplies
+#: f'(0) - f'(1). Hermite rules (values and end derivatives): corrected trapezoid, the
+#: quintic Hermite-Simpson rule and their 5- and 9-point extensions, exact to degrees 3, 5,
+#: 7 and 11; value rules: closed Newton-Cotes, exact to degrees 1, 3, 5 and 9 (exact
+#: rational weights, checked in tests/test_edge_kernels_adaptive.py).
+RULES_HERMITE = np.array([
+    [1 / 2, 0, 0, 0, 0, 0, 0, 0, 1 / 2, 1 / 12],
+    [7 / 30, 0, 0, 0, 8 / 15, 0, 0, 0, 7 / 30, 1 / 60],
+    [31 / 270, 0, 256 / 945, 0, 8 / 35, 0, 256 / 945, 0, 31 / 270, 1 / 252],
+    [120331 / 2182950, 155648 / 1091475, 15616 / 155925, 8192 / 51975, 2776 / 31185,
+     8192 / 51975, 15616 / 155925, 155648 / 1091475, 120331 / 2182950, 37 / 41580],
+])
+RULES_VALUES = np.array([
+    [1 / 2, 0, 0, 0, 0, 0, 0, 0, 1 / 2, 0],
+    [1 / 6, 0, 0, 0, 2 / 3, 0, 0, 0, 1 / 6, 0],
+    [7 / 90, 0, 16 / 45, 0, 2 / 15, 0, 16 / 45, 0, 7 / 90, 0],
+    [989 / 28350, 2944 / 14175, -464 / 14175, 5248 / 14175, -454 / 2835, 5248 / 14175,
+     -464 / 14175, 2944 / 14175, 989 / 28350, 0],
+])
+#: new points of each level
+_LEVEL_NEW = np.array([[4, -1, -1, -1], [2, 6, -1, -1], [1, 3, 5, 7]], dtype=np.int64)
+#: panels of the bisection fallback never get shorter than 2^-MAX_DEPTH
+ADAPTIVE_MAX_DEPTH = 10
+#: largest t(1-t)-factor exponent for which roots products are used (else exp weights)
+_PSI_MAX = 64.0
+
+_FM = {"reassoc", "contract", "nsz"}  # vectorised reductions; NaN still propagates
+
+
+@njit(cache=True, fastmath=_FM)
+def _accumulate(w, MtT, out):
+    """out[j] = sum_k w[k] MtT[j, k] for every row j (MtT has a multiple of 4 rows)."""
+    K = w.shape[0]
+    for jb in range(0, MtT.shape[0], 4):
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for k in range(K):
+            x = w[k]
+            s0 += x * MtT[jb, k]
+            s1 += x * MtT[jb + 1, k]
+            s2 += x * MtT[jb + 2, k]
+            s3 += x * MtT[jb + 3, k]
+        out[jb] = s0
+        out[jb + 1] = s1
+        out[jb + 2] = s2
+        out[jb + 3] = s3
+
+
+@njit(cache=True, fastmath=_FM)
+def _accumulate2(W, MtT, out):
+    """out[p, j] = sum_k W[p, k] MtT[j, k] for p = 0, 1 (the M loads shared by two points)."""
+    K = W.shape[1]
+    for jb in range(0, MtT.shape[0], 4):
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        b0 = 0.0
+        b1 = 0.0
+        b2 = 0.0
+        b3 = 0.0
+        for k in range(K):
+            x = W[0, k]
+            y = W[1, k]
+            m0 = MtT[jb, k]
+            m1 = MtT[jb + 1, k]
+            m2 = MtT[jb + 2, k]
+            m3 = MtT[jb + 3, k]
+            a0 += x * m0
+            a1 += x * m1
+            a2 += x * m2
+            a3 += x * m3
+            b0 += y * m0
+            b1 += y * m1
+            b2 += y * m2
+            b3 += y * m3
+        out[0, jb] = a0
+        out[0, jb + 1] = a1
+        out[0, jb + 2] = a2
+        out[0, jb + 3] = a3
+        out[1, jb] = b0
+        out[1, jb + 1] = b1
+        out[1, jb + 2] = b2
+        out[1, jb + 3] = b3
+
+
+@njit(cache=True, fastmath=_FM)
+def _accumulate_rows(U, MtT, out):
+    """out[v, j] = sum_k U[v, k] MtT[j, k]: the weighted sums of several weight vectors,
+    two vectors by four rows at a time (the M loads are shared)."""
+    nv, K = U.shape
+    for jb in range(0, MtT.shape[0], 4):
+        v = 0
+        while v + 1 < nv:
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            b0 = 0.0
+            b1 = 0.0
+            b2 = 0.0
+            b3 = 0.0
+            for k in range(K):
+                x = U[v, k]
+                y = U[v + 1, k]
+                m0 = MtT[jb, k]
+                m1 = MtT[jb + 1, k]
+                m2 = MtT[jb + 2, k]
+                m3 = MtT[jb + 3, k]
+                a0 += x * m0
+                a1 += x * m1
+                a2 += x * m2
+                a3 += x * m3
+                b0 += y * m0
+                b1 += y * m1
+                b2 += y * m2
+                b3 += y * m3
+            out[v, jb] = a0
+            out[v, jb + 1] = a1
+            out[v, jb + 2] = a2
+            out[v, jb + 3] = a3
+            out[v + 1, jb] = b0
+            out[v + 1, jb + 1] = b1
+            out[v + 1, jb + 2] = b2
+            out[v + 1, jb + 3] = b3
+            v += 2
+        if v < nv:
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            for k in range(K):
+                x = U[v, k]
+                a0 += x * MtT[jb, k]
+                a1 += x * MtT[jb + 1, k]
+                a2 += x * MtT[jb + 2, k]
+                a3 += x * MtT[jb + 3, k]
+            out[v, jb] = a0
+            out[v, jb + 1] = a1
+            out[v, jb + 2] = a2
+            out[v, jb + 3] = a3
+
+
+@njit(cache=True, fastmath=_FM)
+def _table_weights(ra, rb, j, fac, w):
+    """w_k = ra_k^(8-j) rb_k^j fac (the weight at t = j/8 up to the t(1-t) factor)."""
+    K = w.shape[0]
+    if j == 4:
+        for k in range(K):
+            p = ra[k] * rb[k]
+            p = p * p
+            w[k] = p * p * fac
+    elif j == 2:
+        for k in range(K):
+            x = ra[k] * ra[k] * ra[k] * rb[k]
+            w[k] = x * x * fac
+    elif j == 6:
+        for k in range(K):
+            x = ra[k] * rb[k] * rb[k] * rb[k]
+            w[k] = x * x * fac
+    elif j == 1:
+        for k in range(K):
+            x = ra[k] * ra[k]
+            w[k] = x * x * x * ra[k] * rb[k] * fac
+    elif j == 7:
+        for k in range(K):
+            x = rb[k] * rb[k]
+            w[k] = x * x * x * rb[k] * ra[k] * fac
+    elif j == 3:
+        for k in range(K):
+            x = ra[k] * rb[k]
+            w[k] = x * x * x * ra[k] * ra[k] * fac
+    else:  # j == 5
+        for k in range(K):
+            x = ra[k] * rb[k]
+            w[k] = x * x * x * rb[k] * rb[k] * fac
+
+
+@njit(cache=True, inline="always")
+def _qform_dir(k, v, wkind, wdT, wfull):
+    """v^T P_k v (P_k = I for wkind 0)."""
+    d = v.shape[0]
+    q = 0.0
+    if wkind == 0:
+        for i in range(d):
+            q += v[i] * v[i]
+    elif wkind == 1:
+        for i in range(d):
+            q += wdT[i, k] * v[i] * v[i]
+    else:
+        for i in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += wfull[k, i, j] * v[j]
+            q += v[i] * acc
+    return q
+
+
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+
+
+@njit(cache=True, fastmath=_FM)
+def _exp_neg(x, out, ibuf):
+    """out[k] = exp(-x[k]) for 0 <= x[k] (0 beyond 708), vectorised (|rel err| < 1e-15).
+
+    Range reduction x = m ln2 - r, |r| <= ln2 / 2, degree-14 Taylor polynomial,
+    2^-m assembled from its bits (ibuf viewed as float64).
+    """
+    n = x.shape[0]
+    for k in range(n):
+        y = min(x[k], 708.0)
+        m = math.floor(y * _INV_LN2 + 0.5)
+        r = (m * _LN2_HI - y) + m * _LN2_LO
+        p = 1.0 + r * (1.0 + r * (0.5 + r * (1.6666666666666666e-01 + r * (
+            4.1666666666666664e-02 + r * (8.3333333333333332e-03 + r * (
+                1.3888888888888889e-03 + r * (1.9841269841269841e-04 + r * (
+                    2.4801587301587302e-05 + r * (2.7557319223985893e-06 + r * (
+                        2.7557319223985888e-07 + r * (2.5052108385441720e-08 + r * (
+                            2.0876756987868100e-09 + r * 1.6059043836821613e-10))))))))))))
+        out[k] = p
+        ibuf[k] = (1023 - np.int64(m)) << 52
+    f = ibuf.view(np.float64)
+    for k in range(n):
+        out[k] = out[k] * f[k] if x[k] <= 708.0 else 0.0
+
+
+@njit(cache=True, fastmath=_FM)
+def _qforms(z, cT, wkind, wdT, wfull, inv_scale, x):
+    """x[k] = q_k(z) * inv_scale for every centroid; cT (d, K) and wdT (d, K) are the
+    centroids and diagonal precisions transposed, so the loops run along k."""
+    d, K = cT.shape
+    for k in range(K):
+        x[k] = 0.0
+    if wkind == 0:
+        for i in range(d):
+            zi = z[i]
+            for k in range(K):
+                t = zi - cT[i, k]
+                x[k] += t * t
+    elif wkind == 1:
+        for i in range(d):
+            zi = z[i]
+            for k in range(K):
+                t = zi - cT[i, k]
+                x[k] += wdT[i, k] * t * t
+    else:
+        for k in range(K):
+            q = 0.0
+            for i in range(d):
+                ti = z[i] - cT[i, k]
+                acc = 0.0
+                for j in range(d):
+                    acc += wfull[k, i, j] * (z[j] - cT[j, k])
+                q += ti * acc
+            x[k] = q
+    for k in range(K):
+        x[k] *= inv_scale
+
+
+@njit(cache=True, fastmath=_FM)
+def _exp_weights(z, cT, wkind, wdT, wfull, inv_scale, qcut, w, x, ibuf):
+    """w[k] = exp(-q_k(z) inv_scale), 0 where that exceeds qcut[k] (negligible)."""
+    _qforms(z, cT, wkind, wdT, wfull, inv_scale, x)
+    for k in range(x.shape[0]):
+        if x[k] > qcut[k]:
+            x[k] = 1e3
+    _exp_neg(x, w, ibuf)
+
+
+@njit(cache=True, fastmath=_FM)
+def _sym_quad(C, x, diag, d):
+    """x^T C x for C packed (lower triangle by rows) or diagonal."""
+    s = 0.0
+    if diag:
+        for i in range(d):
+            s += C[i] * x[i] * x[i]
+        return s
+    p = 0
+    for i in range(d):
+        acc = 0.0
+        for j in range(i):
+            acc += C[p + j] * x[j]
+        s += x[i] * (2.0 * acc + C[p + i] * x[i])
+        p += i + 1
+    return s
+
+
+@njit(cache=True, fastmath=_FM)
+def _factor(C, L, diag, d):
+    """Cholesky factor of packed C into L (diagonal: copy); False when not SPD."""
+    if diag:
+        for i in range(d):
+            if not C[i] > 0.0:
+                return False
+            L[i] = C[i]
+        return True
+    pj = 0
+    for j in range(d):
+        # row j of L
+        pi = 0
+        for i in range(j):
+            t = C[pj + i]
+            for p in range(i):
+                t -= L[pj + p] * L[pi + p]
+            L[pj + i] = t / L[pi + i]
+            pi += i + 1
+        s = C[pj + j]
+        for p in range(j):
+            s -= L[pj + p] * L[pj + p]
+        if not s > 0.0:
+            return False
+        L[pj + j] = math.sqrt(s)
+        pj += j + 1
+    return True
+
+
+@njit(cache=True, fastmath=_FM)
+def _solve_norm(L, v, y, u, diag, d, want_u):
+    """v^T C^{-1} v from the factor L; with want_u also u = C^{-1} v."""
+    s2 = 0.0
+    if diag:
+        for i in range(d):
+            t = v[i] / L[i]
+            u[i] = t
+            s2 += v[i] * t
+        return s2
+    p = 0
+    for i in range(d):
+        t = v[i]
+        for q in range(i):
+            t -= L[p + q] * y[q]
+        t /= L[p + i]
+        y[i] = t
+        s2 += t * t
+        p += i + 1
+    if want_u:
+        # u = L^{-T} y
+        for i in range(d - 1, -1, -1):
+            t = y[i]
+            for q in range(i + 1, d):
+                t -= L[q * (q + 1) // 2 + i] * u[q]
+            u[i] = t / L[i * (i + 1) // 2 + i]
+    return s2
+
+
+@njit(cache=True, fastmath=_FM)
+def _inverse_packed(L, G, d):
+    """G = C^{-1} (dense) from the packed Cholesky factor L of C."""
+    # X = L^{-1} (lower triangular), column by column, stored in G's lower part first
+    for j in range(d):
+        for i in range(d):
+            G[i, j] = 0.0
+    for j in range(d):
+        for i in range(j, d):
+            t = 1.0 if i == j else 0.0
+            pi = i * (i + 1) // 2
+            for q in range(j, i):
+                t -= L[pi + q] * G[q, j]
+            G[i, j] = t / L[pi + i]
+    # C^{-1} = X^T X, symmetric: compute the upper triangle from X (lower) then mirror
+    for i in range(d):
+        for j in range(i, d):
+            s = 0.0
+            for q in range(j, d):
+                s += G[q, i] * G[q, j]
+            G[j, i] = s  # lower entry (j >= i) holds (X^T X)[i, j]; X[q, i] for q >= j unchanged
+    for i in range(d):
+        for j in range(i + 1, d):
+            G[i, j] = G[j, i]
+
+
+@njit(cache=True, fastmath=_FM)
+def _gnorm(G, v, u, d):
+    """v^T G v and u = G v for dense symmetric G."""
+    s = 0.0
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += G[i, j] * v[j]
+        u[i] = acc
+        s += v[i] * acc
+    return s
+
+
+@njit(cache=True)
+def _omega_jacobian(z, oparams, J):
+    """J[i, j] = sum_k e_k(z) (z - c_k)_i W_kj for the RBF 1-form (skipped terms as omega_at)."""
+    w, centers, W, inv_scale, qcut = oparams
+    d = z.shape[0]
+    for i in range(d):
+        for j in range(d):
+            J[i, j] = 0.0
+    for k in range(centers.shape[0]):
+        q = 0.0
+        for i in range(d):
+            t = z[i] - centers[k, i]
+            q += t * t
+        q *= inv_scale
+        if q > qcut:
+            continue
+        e = math.exp(-q)
+        for i in range(d):
+            ei = e * (z[i] - centers[k, i])
+            for j in range(d):
+                J[i, j] += ei * W[k, j]
+
+
+@njit(cache=True, fastmath=_FM)
+def _nodes_range(a_start, a_stop, P, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale,
+                 qcut, use_table, hermite, okind, oparams, table, Ln, Gn, Sn, omn, onn, Jn):
+    """The nodes a_start <= a < a_stop of ``adaptive_nodes`` (serial)."""
+    n, d = P.shape
+    K = cT.shape[1]
+    npad = MtT.shape[0]
+    tens = hermite and K > 0
+    nv = d + 1 if tens else 1
+    U = np.empty((nv, K))
+    out = np.empty((nv, npad))
+    x = np.empty(K)
+    r = np.empty(K)
+    ibuf = np.empty(K, dtype=np.int64)
+    for a in range(a_start, a_stop):
+        z = P[a]
+        _qforms(z, cT, wkind, wdT, wfull, inv_scale, x)
+        w = U[0]
+        for k in range(K):
+            w[k] = 0.125 * x[k] if x[k] <= 8.0 * (qcut[k] + 7.0) else 1e3
+        _exp_neg(w, r, ibuf)
+        for k in range(K):
+            r2 = r[k] * r[k]
+            r4 = r2 * r2
+            w[k] = r4 * r4 if x[k] <= qcut[k] else 0.0
+        if use_table:
+            for k in range(K):
+                table[a, k] = r[k]
+        if tens:
+            # rows 1..d: w_k dq_k/dz_i, for the derivative tensors
+            for i in range(d):
+                u = U[i + 1]
+                if wkind == 0:
+                    for k in range(K):
+                        u[k] = 2.0 * w[k] * (z[i] - cT[i, k])
+                elif wkind == 1:
+                    for k in range(K):
+                        u[k] = 2.0 * w[k] * wdT[i, k] * (z[i] - cT[i, k])
+                else:
+                    for k in range(K):
+                        g = 0.0
+                        for j in range(d):
+                            g += wfull[k, i, j] * (z[j] - cT[j, k])
+                        u[k] = 2.0 * w[k] * g
+        _accumulate_rows(U, MtT, out)
+        C = out[0]
+        for j in range(npad):
+            C[j] += C0p[j]
+        if tens:
+            for i in range(d):
+                for j in range(npad):
+                    Sn[a, i, j] = out[i + 1, j]
+        if not _factor(C, Ln[a], diag, d):
+            Ln[a, 0] = np.nan
+        elif not diag:
+            _inverse_packed(Ln[a], Gn[a], d)
+        if okind != OMEGA_NONE:
+            om = omn[a]
+            omega_at(z, okind, oparams, om)
+            onn[a] = math.sqrt(max(_sym_quad(C, om, diag, d), 0.0))
+            if hermite and okind == OMEGA_RBF:
+                _omega_jacobian(z, oparams, Jn[a])
+
+
+@njit(cache=True, parallel=True)
+def adaptive_nodes(P, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut,
+                   use_table, hermite, okind, oparams, table, Ln, Gn, Sn, omn, onn, Jn):
+    """Per-node data of the adaptive rules (see the section comment).
+
+    Writes the factor of C (packed Cholesky, or the diagonal; NaN when not SPD),
+    the dense inverse Gn[a] = C^{-1} (full family), the derivative tensors
+    Sn[a, i] = sum_k w_k dq_k/dz_i M_k (hermite), the
+    roots table (use_table), omega, |omega|_{C} and the omega Jacobian (hermite, RBF).
+    """
+    n = P.shape[0]
+    nchunks = min(n, 1024)
+    for c in prange(nchunks):
+        _nodes_range(c * n // nchunks, (c + 1) * n // nchunks, P, cT, wkind, wdT, wfull,
+                     MtT, C0p, diag, inv_scale, qcut, use_table, hermite, okind, oparams, table,
+                     Ln, Gn, Sn, omn, onn, Jn)
+
+
+@njit(cache=True, fastmath=_FM)
+def _finish_point(z, v, C, C0p, diag, d, L, y, u, okind, oparams, om, max_norm):
+    """(f, g, |omega|) at z for direction v from the weighted sum C (C0p not yet added):
+    f = sqrt(v^T G v), g = <omega, v> (rescaled where max_norm > 0 requires it)."""
+    for j in range(C.shape[0]):
+        C[j] += C0p[j]
+    g = 0.0
+    on = 0.0
+    if okind != OMEGA_NONE:
+        omega_at(z, okind, oparams, om)
+        on = math.sqrt(max(_sym_quad(C, om, diag, d), 0.0))
+        for i in range(d):
+            g += om[i] * v[i]
+        if max_norm > 0.0 and on > max_norm:
+            g *= max_norm / on
+    if not _factor(C, L, diag, d):
+        return np.nan, g, on
+    s2 = _solve_norm(L, v, y, u, diag, d, False)
+    return math.sqrt(s2), g, on
+
+
+@njit(cache=True, fastmath=_FM)
+def _eval_point(z, v, w, MtT, C0p, diag, d, C, L, y, u, okind, oparams, om, max_norm):
+    """_finish_point after the weighted sum of the weights w at z."""
+    _accumulate(w, MtT, C)
+    return _finish_point(z, v, C, C0p, diag, d, L, y, u, okind, oparams, om, max_norm)
+
+
+@njit(cache=True, fastmath=_FM)
+def _gl_panel(pa, v, t0, t1, tq, wq, z, w, xb, ib_, cT, wkind, wdT, wfull, inv_scale, qcut,
+              MtT, C0p, diag, C, L, y, u, okind, oparams, om, max_norm):
+    """Gauss-Legendre integrals of f and g over t in [t0, t1] (exp weights); (R, A, worst)."""
+    d = pa.shape[0]
+    Rp = 0.0
+    Ap = 0.0
+    worst = 0.0
+    for q in range(tq.shape[0]):
+        t = t0 + (t1 - t0) * tq[q]
+        for i in range(d):
+            z[i] = pa[i] + t * v[i]
+        _exp_weights(z, cT, wkind, wdT, wfull, inv_scale, qcut, w, xb, ib_)
+        f, g, on = _eval_point(z, v, w, MtT, C0p, diag, d, C, L, y, u, okind, oparams, om,
+                               max_norm)
+        if on > worst:
+            worst = on
+        Rp += wq[q] * f
+        Ap += wq[q] * g
+    return Rp * (t1 - t0), Ap * (t1 - t0), worst
+
+
+@njit(cache=True, fastmath=_FM)
+def _deriv_quad(S, u, v, uu, diag, d):
+    """sum_i v_i u^T S_i u for the packed (or diagonal) tensors S[i]."""
+    if diag:
+        m = d
+        for j in range(d):
+            uu[j] = u[j] * u[j]
+    else:
+        m = d * (d + 1) // 2
+        p = 0
+        for i in range(d):
+            for j in range(i):
+                uu[p + j] = 2.0 * u[i] * u[j]
+            uu[p + i] = u[i] * u[i]
+            p += i + 1
+    acc = 0.0
+    for i in range(d):
+        s = 0.0
+        for p in range(m):
+            s += S[i, p] * uu[p]
+        acc += v[i] * s
+    return acc
+
+
+@njit(cache=True, inline="always")
+def _ipow(x, n):
+    r = 1.0
+    for _ in range(n):
+        r *= x
+    return r
+
+
+@njit(cache=True, fastmath=_FM)
+def _edges_range(e_start, e_stop, P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, diag,
+                 inv_scale, qcut, table, use_table, Ln, Gn, Sn, hermite, okind, oparams, omn,
+                 onn, Jn, max_norm, rtol, rules_h, rules_v, level_new, tq, wq, max_depth,
+                 R, A, worst, level):
+    """The segments e_start <= e < e_stop of ``adaptive_edges`` (serial)."""
+    d = P.shape[1]
+    K = cT.shape[1]
+    npad = MtT.shape[0]
+    w = np.empty(K)
+    W2 = np.empty((2, K))
+    C2 = np.empty((2, npad))
+    bk = np.empty(K)
+    xb = np.empty(K)
+    ib_ = np.empty(K, dtype=np.int64)
+    uu = np.empty(npad)
+    C = np.empty(npad)
+    L = np.empty(npad)
+    y = np.empty(d)
+    u = np.empty(d)
+    z = np.empty(d)
+    v = np.empty(d)
+    om = np.zeros(d)
+    F = np.empty(9)
+    G = np.empty(9)
+    st0 = np.empty(4 * max_depth + 8)
+    st1 = np.empty(4 * max_depth + 8)
+    stR = np.empty(4 * max_depth + 8)
+    stA = np.empty(4 * max_depth + 8)
+    stD = np.empty(4 * max_depth + 8, dtype=np.int64)
+    for e in range(e_start, e_stop):
+        ia = ea[e]
+        ib = eb[e]
+        # canonical orientation
+        sgn = 1.0
+        for i in range(d):
+            if P[ib, i] != P[ia, i]:
+                if P[ib, i] < P[ia, i]:
+                    ia, ib = ib, ia
+                    sgn = -1.0
+                break
+        pa = P[ia]
+        pb = P[ib]
+        h2 = 0.0
+        for i in range(d):
+            v[i] = pb[i] - pa[i]
+            h2 += v[i] * v[i]
+        wst = 0.0
+        if okind != OMEGA_NONE:
+            wst = max(onn[ia], onn[ib])
+        if h2 == 0.0:
+            R[e] = 0.0
+            A[e] = 0.0
+            worst[e] = wst
+            level[e] = 0
+            continue
+        # endpoint values and derivatives (Hermite data)
+        if diag:
+            s0 = _solve_norm(Ln[ia], v, y, u, True, d, True)
+        else:
+            s0 = _gnorm(Gn[ia], v, u, d)
+        f0 = math.sqrt(s0) if s0 >= 0.0 else np.nan
+        df0 = 0.0
+        if hermite and K > 0:
+            df0 = inv_scale * _deriv_quad(Sn[ia], u, v, uu, diag, d) / (2.0 * f0)
+        if diag:
+            s1 = _solve_norm(Ln[ib], v, y, u, True, d, True)
+        else:
+            s1 = _gnorm(Gn[ib], v, u, d)
+        f1 = math.sqrt(s1) if s1 >= 0.0 else np.nan
+        df1 = 0.0
+        if hermite and K > 0:
+            df1 = inv_scale * _deriv_quad(Sn[ib], u, v, uu, diag, d) / (2.0 * f1)
+        F[0] = f0
+        F[8] = f1
+        G[0] = 0.0
+        G[8] = 0.0
+        dg0 = 0.0
+        dg1 = 0.0
+        herm_a = hermite
+        if okind != OMEGA_NONE:
+            g0 = 0.0
+            g1 = 0.0
+            for i in range(d):
+                g0 += omn[ia, i] * v[i]
+                g1 += omn[ib, i] * v[i]
+            if max_norm > 0.0:
+                if onn[ia] > max_norm:
+                    g0 *= max_norm / onn[ia]
+                    herm_a = False
+                if onn[ib] > max_norm:
+                    g1 *= max_norm / onn[ib]
+                    herm_a = False
+            G[0] = g0
+            G[8] = g1
+            if herm_a and okind == OMEGA_RBF:
+                oinv = oparams[3]
+                q0 = 0.0
+                q1 = 0.0
+                for i in range(d):
+                    for j in range(d):
+                        q0 += v[i] * Jn[ia, i, j] * v[j]
+                        q1 += v[i] * Jn[ib, i, j] * v[j]
+                dg0 = -2.0 * oinv * q0
+                dg1 = -2.0 * oinv * q1
+        # roots products need bounded t(1-t) factors
+        tab = use_table and K > 0
+        eta = 0.0
+        if tab:
+            if wkind == 0:
+                eta = h2 * inv_scale
+                tab = eta <= _PSI_MAX
+            else:
+                for k in range(K):
+                    psi = _qform_dir(k, v, wkind, wdT, wfull) * inv_scale
+                    if psi > _PSI_MAX:
+                        tab = False
+                        break
+                    bk[k] = math.exp(psi / 64.0)
+        rh = rules_h[0] if hermite else rules_v[0]
+        Rprev = rh[0] * F[0] + rh[8] * F[8]
+        if hermite:
+            Rprev += rh[9] * (df0 - df1)
+        rg = rules_h[0] if herm_a else rules_v[0]
+        Aprev = rg[0] * G[0] + rg[8] * G[8]
+        if herm_a:
+            Aprev += rg[9] * (dg0 - dg1)
+        done = False
+        Rl = Rprev
+        Al = Aprev
+        bad = not (f0 == f0 and f1 == f1)
+        lev = 0
+        for lv in range(1, 4):
+            if bad:
+                break
+            nnew = 1 if lv == 1 else (2 if lv == 2 else 4)
+            for j0 in range(0, nnew, 2):
+                npair = min(2, nnew - j0)
+                for p in range(npair):
+                    j = level_new[lv - 1, j0 + p]
+                    wr = W2[p]
+                    if tab:
+                        e64 = j * (8 - j)
+                        if wkind == 0:
+                            _table_weights(table[ia], table[ib], j,
+                                           math.exp(e64 / 64.0 * eta), wr)
+                        else:
+                            _table_weights(table[ia], table[ib], j, 1.0, wr)
+                            for k in range(K):
+                                wr[k] *= _ipow(bk[k], e64)
+                    else:
+                        t = j / 8.0
+                        for i in range(d):
+                            z[i] = pa[i] + t * v[i]
+                        _exp_weights(z, cT, wkind, wdT, wfull, inv_scale, qcut, wr,
+                                     xb, ib_)
+                if npair == 2:
+                    _accumulate2(W2, MtT, C2)
+                else:
+                    _accumulate(W2[0], MtT, C2[0])
+                for p in range(npair):
+                    j = level_new[lv - 1, j0 + p]
+                    t = j / 8.0
+                    for i in range(d):
+                        z[i] = pa[i] + t * v[i]
+                    f, g, on = _finish_point(z, v, C2[p], C0p, diag, d, L, y, u, okind,
+                                             oparams, om, max_norm)
+                    if not f == f:
+                        bad = True
+                    F[j] = f
+                    G[j] = g
+                    if on > wst:
+                        wst = on
+            if bad:
+                break
+            rh = rules_h[lv] if hermite else rules_v[lv]
+            rg = rules_h[lv] if herm_a else rules_v[lv]
+            Rl = 0.0
+            Al = 0.0
+            for j in range(9):
+                if rh[j] != 0.0:
+                    Rl += rh[j] * F[j]
+                if rg[j] != 0.0:
+                    Al += rg[j] * G[j]
+            if hermite:
+                Rl += rh[9] * (df0 - df1)
+            if herm_a:
+                Al += rg[9] * (dg0 - dg1)
+            lev = lv
+            if lv == 2:
+                # a Hermite level-2 value is compared with the better degree-5 rule on its
+                # points, Boole's (values only), rather than with the 1-point Hermite rule
+                rv = rules_v[2]
+                if hermite:
+                    Rprev = (rv[0] * F[0] + rv[2] * F[2] + rv[4] * F[4] + rv[6] * F[6]
+                             + rv[8] * F[8])
+                if herm_a:
+                    Aprev = (rv[0] * G[0] + rv[2] * G[2] + rv[4] * G[4] + rv[6] * G[6]
+                             + rv[8] * G[8])
+            err = max(abs(Rl - Rprev), abs(Al - Aprev))
+            if err <= rtol * Rl:
+                done = True
+                break
+            Rprev = Rl
+            Aprev = Al
+        if bad:
+            R[e] = np.nan
+            A[e] = 0.0
+            worst[e] = wst
+            level[e] = lev
+            continue
+        if not done:
+            # recursive bisection with Gauss-Legendre panels, compared with the level below
+            tol = rtol * abs(Rl)
+            Rs = 0.0
+            As = 0.0
+            top = 0
+            st0[0] = 0.0
+            st1[0] = 1.0
+            stR[0] = Rl
+            stA[0] = Al
+            stD[0] = 0
+            top = 1
+            while top > 0:
+                top -= 1
+                t0 = st0[top]
+                t1 = st1[top]
+                I1R = stR[top]
+                I1A = stA[top]
+                dep = stD[top]
+                tm = 0.5 * (t0 + t1)
+                LR, LA, w1 = _gl_panel(pa, v, t0, tm, tq, wq, z, w, xb, ib_, cT, wkind, wdT,
+                                       wfull, inv_scale, qcut, MtT, C0p, diag, C, L, y, u,
+                                       okind, oparams, om, max_norm)
+                RR, RA, w2 = _gl_panel(pa, v, tm, t1, tq, wq, z, w, xb, ib_, cT, wkind, wdT,
+                                       wfull, inv_scale, qcut, MtT, C0p, diag, C, L, y, u,
+                                       okind, oparams, om, max_norm)
+                wst = max(wst, max(w1, w2))
+                I2R = LR + RR
+                I2A = LA + RA
+                if not I2R == I2R:
+                    Rs = np.nan
+                    break
+                err = max(abs(I2R - I1R), abs(I2A - I1A))
+                if err <= tol * (t1 - t0) or dep >= max_depth:
+                    Rs += I2R
+                    As += I2A
+                else:
+                    st0[top] = tm
+                    st1[top] = t1
+                    stR[top] = RR
+                    stA[top] = RA
+                    stD[top] = dep + 1
+                    top += 1
+                    st0[top] = t0
+                    st1[top] = tm
+                    stR[top] = LR
+                    stA[top] = LA
+                    stD[top] = dep + 1
+                    top += 1
+            Rl = Rs
+            Al = As
+            lev = 4
+        R[e] = Rl
+        A[e] = sgn * Al
+        worst[e] = wst
+        level[e] = lev
+
+
+@njit(cache=True, parallel=True)
+def adaptive_edges(P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut,
+                   table, use_table, Ln, Gn, Sn, hermite, okind, oparams, omn, onn, Jn, max_norm,
+                   rtol, rules_h, rules_v, level_new, tq, wq, max_depth, nchunks,
+                   R, A, worst, level):
+    """Adaptive integrals of R and A over the segments P[ea[e]] -> P[eb[e]].
+
+    Uses the node data of ``adaptive_nodes``. level[e] receives the accepted level
+    (1..3) or 4 for the bisection fallback. Each segment is integrated in a
+    canonical orientation (lexicographic order of its endpoints), so a -> b and
+    b -> a give bitwise the same R and opposite A. The segments are split into
+    ``nchunks`` contiguous ranges run in parallel.
+    """
+    n = ea.shape[0]
+    for c in prange(nchunks):
+        _edges_range(c * n // nchunks, (c + 1) * n // nchunks, P, ea, eb, cT, wkind, wdT,
+                     wfull, MtT, C0p, diag, inv_scale, qcut, table, use_table, Ln, Gn, Sn,
+                     hermite, okind, oparams, omn, onn, Jn, max_norm, rtol, rules_h, rules_v,
+                     level_new, tq, wq, max_depth, R, A, worst, level)
+
+
+def adaptive_data(driver, params, d):
+    """Arrays of the adaptive kernels for a fused metric family.
+
+    Returns (cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut), cT (d, K) and
+    wdT (d, K) the centroids and diagonal weight precisions transposed: the
+    cometric is C(z) = C0p + sum_k exp(-q_k(z) inv_scale) M_k with MtT[j, k] the
+    packed lower triangle (or the diagonal) of M_k; constant metrics have K = 0.
+    """
+    ntri = d * (d + 1) // 2
+    tri_i, tri_j = np.tril_indices(d)
+    if driver is costs_cometric_full or driver is costs_cometric_diag:
+        centroids, wkind, wdiag, wfull, M, inv_scale, lbd, qcut = params
+        diag = driver is costs_cometric_diag
+        K = centroids.shape[0]
+        if diag:
+            m = d
+            rows = np.ascontiguousarray(M.T)
+            c0 = np.full(d, float(lbd))
+        else:
+            m = ntri
+            rows = np.ascontiguousarray(M[:, tri_i, tri_j].T)
+            c0 = np.where(tri_i == tri_j, float(lbd), 0.0)
+        npad = -(-m // 4) * 4
+        MtT = np.zeros((npad, K))
+        MtT[:m] = rows
+        C0p = np.zeros(npad)
+        C0p[:m] = c0
+        return (np.ascontiguousarray(centroids.T, dtype=np.float64), int(wkind),
+                np.ascontiguousarray(wdiag.T, dtype=np.float64),
+                np.ascontiguousarray(wfull, dtype=np.float64), MtT, C0p, diag,
+                float(inv_scale), np.ascontiguousarray(qcut, dtype=np.float64))
+    if driver is costs_constant:
+        Ainv = params[1]
+    elif driver is costs_identity:
+        Ainv = np.eye(d)
+    else:
+        raise ValueError("no adaptive kernel for this driver")
+    npad = -(-ntri // 4) * 4
+    C0p = np.zeros(npad)
+    C0p[:ntri] = Ainv[tri_i, tri_j]
+    return (np.zeros((d, 0)), 0, np.zeros((d, 1)), np.zeros((1, d, d)), np.zeros((npad, 0)),
+            C0p, False, 0.0, np.zeros(0))

@@ -276,10 +276,13 @@ def test_separate_end_point_arrays(rng):
     assert_allclose(R, Rr, rtol=RTOL_R)
 
 
-def test_default_quadrature_is_five():
-    metric, _, (pts, ia, ib), _ = build_base("vae-full-d3")
-    assert_allclose(gg.segment_costs(metric, pts, ia, ib)[0],
-                    gg.segment_costs(metric, pts, ia, ib, quadrature=5)[0], rtol=0, atol=0)
+def test_default_quadrature_is_adaptive_and_accurate():
+    from graphgeo.costs import ADAPTIVE, DEFAULT_QUADRATURE
+
+    assert DEFAULT_QUADRATURE == ADAPTIVE
+    metric, pair, (pts, ia, ib), _ = build_base("vae-full-d3")
+    Rr, _, _ = ref_costs(pair, pts[ia], pts[ib], 24)  # converged reference
+    assert_allclose(gg.segment_costs(metric, pts, ia, ib)[0], Rr, rtol=1e-6)
 
 
 def test_empty_segment_list():
