@@ -26,6 +26,7 @@ def _trained():
 def test_from_model_matches_pythae_formula():
     model = _trained()
     metric = rhvae_from_pythae(model)
+    assert isinstance(gg.RHVAEMetric.from_pythae(model), gg.RHVAEMetric)
     z = torch.randn(20, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     # pythae's G^{-1}(z)
     w = torch.exp(-torch.norm(model.centroids_tens.unsqueeze(0) - z.unsqueeze(1), dim=-1) ** 2
@@ -38,7 +39,7 @@ def test_from_checkpoint_config_and_state_dict():
     model = _trained()
     ckpt = {"M": model.M_tens, "centroids": model.centroids_tens,
             "model_state_dict": {"temperature": model.temperature.data, "lbd": model.lbd.data}}
-    m1 = rhvae_from_checkpoint(ckpt)
+    m1 = gg.RHVAEMetric.from_checkpoint(ckpt)
     m2 = rhvae_from_checkpoint({"M": ckpt["M"], "centroids": ckpt["centroids"]},
                                config={"temperature": 0.8, "regularization": 0.01})
     z = np.random.default_rng(0).normal(size=(10, 3))

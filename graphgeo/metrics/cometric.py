@@ -189,6 +189,21 @@ class RHVAEMetric(CentroidCometric):
         self.temperature = T
 
     @classmethod
+    def from_pythae(cls, model):
+        """From a trained pythae RHVAE (``M_tens``, ``centroids_tens``, ``temperature``,
+        ``lbd``); pythae itself is not imported. See graphgeo.interop."""
+        from ..interop import rhvae_from_pythae
+
+        return rhvae_from_pythae(model)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint, temperature=None, lbd=None, config=None):
+        """From a pythae checkpoint dict (keys "M", "centroids"); see graphgeo.interop."""
+        from ..interop import rhvae_from_checkpoint
+
+        return rhvae_from_checkpoint(checkpoint, temperature=temperature, lbd=lbd, config=config)
+
+    @classmethod
     def from_cholesky(cls, centroids, L, temperature, lbd):
         """Build from the lower-triangular factors L_k (M_k = L_k L_k^T)."""
         L = as_array(L, "L")
