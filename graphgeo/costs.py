@@ -22,7 +22,7 @@ bench/edge_weights.py measures both modes against a numpy reference.
 import numba
 import numpy as np
 
-from ._validation import check_float, check_int, check_points
+from ._validation import check_float, check_int, check_nodes, check_points
 from .exceptions import InvalidInputError, NotSPDError
 from .kernels import segments as _seg
 from .metrics import Metric, Randers
@@ -43,9 +43,9 @@ ADAPTIVE_RTOL = 1e-7
 #: Hermite rules (node derivative tensors, d + 1 weighted sums per node) up to this dimension;
 #: above it the node tensors cost more than the interior points they save
 HERMITE_MAX_DIM = 12
-#: node-root tables (n_nodes x n_centroids float64) up to this many entries; beyond it interior
-#: weights are computed with exponentials (same results, slower)
-TABLE_MAX_ENTRIES = 1 << 25
+#: float64 entries of per-node data (roots table, derivative tensors, inverses) held at once by
+#: the adaptive kernels; larger graphs are processed in groups of consecutive segments
+NODE_MEMORY_BUDGET = 1 << 25
 
 
 def gauss_legendre(n):
@@ -93,9 +93,10 @@ def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None, rtol=None)
         ADAPTIVE_RTOL)
 
     Returns (R, A): the forward cost is R + A, the backward one R - A. Raises
-    RandersConditionError where omega violates the Randers condition at a
-    quadrature point (unless the metric rescales omega), NotSPDError where the
-    metric is not positive definite.
+    InvalidInputError for points of the wrong dimension, NaN/Inf coordinates or
+    indices out of range, RandersConditionError where omega violates the Randers
+    condition at a quadrature point (unless the metric rescales omega), NotSPDError
+    where the metric is not positive definite.
     """
     if not isinstance(metric, Metric):
         raise InvalidInputError(
@@ -104,6 +105,18 @@ def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None, rtol=None)
         )
     quadrature = check_quadrature(quadrature)
     rtol = check_rtol(rtol)
+    if b_pts is a_pts:
+        b_pts = None
+    a_pts = check_points(a_pts, "a_pts", dim=metric.dim)
+    if b_pts is not None:
+        b_pts = check_points(b_pts, "b_pts", dim=metric.dim)
+    ia = check_nodes(ia, len(a_pts), "ia")
+    ib = check_nodes(ib, len(a_pts if b_pts is None else b_pts), "ib")
+    if len(ia) != len(ib):
+        raise InvalidInputError(
+            f"ia and ib must have the same length (one segment per pair); received {len(ia)} "
+            f"and {len(ib)} indices."
+        )
     if quadrature is None:
         quadrature = DEFAULT_QUADRATURE
     if quadrature == ADAPTIVE and not metric.is_constant:
@@ -230,44 +243,67 @@ def _locality_order(n_nodes, ea, eb):
 
 
 def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
+    """The fused adaptive kernels on nodes P and segments (ea, eb), in groups of
+    consecutive segments whose node data fit NODE_MEMORY_BUDGET."""
     driver, params = kern
     n_nodes, d = P.shape
     n = len(ea)
-    (cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale,
-     qcut) = _seg.adaptive_data(driver, params, d)
-    K = cT.shape[1]
-    npad = MtT.shape[0]
+    data = _seg.adaptive_data(driver, params, d)
+    K = data[0].shape[1]
+    npad = data[4].shape[0]
+    diag = data[6]
     okind, oparams = _omega(metric)
     hermite = d <= HERMITE_MAX_DIM
-    use_table = 0 < K and n_nodes * K <= TABLE_MAX_ENTRIES
-    table = np.empty((n_nodes if use_table else 0, K))
-    Ln = np.empty((n_nodes, npad))
-    Gn = np.empty((0 if diag else n_nodes, d, d))
-    Sn = np.empty((n_nodes if hermite and K > 0 else 0, d, npad))
-    omn = np.zeros((n_nodes, d))
-    onn = np.zeros(n_nodes)
-    Jn = np.empty((n_nodes if hermite and okind == _seg.OMEGA_RBF else 0, d, d))
-    _seg.adaptive_nodes(P, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut,
-                        use_table, hermite, okind, oparams, table, Ln, Gn, Sn, omn, onn, Jn)
-    bad = ~np.isfinite(Ln[:, 0])
-    if bad.any():
-        z = P[int(np.flatnonzero(bad)[0])]
-        raise NotSPDError(
-            f"the metric is not positive definite at {np.array2string(z, precision=4)}; "
-            "check the metric parameters."
-        )
+    rbf = hermite and okind == _seg.OMEGA_RBF
+    per_node = (K + (d * npad if hermite and K > 0 else 0) + (0 if diag else d * d) + npad
+                + 2 * d + 1 + (d * d if rbf else 0))
+    max_nodes = max(256, NODE_MEMORY_BUDGET // per_node)
     R = np.empty(n)
     A = np.empty(n)
     worst = np.zeros(n)
     level = np.zeros(n, dtype=np.int8)
+    if n_nodes <= max_nodes:
+        groups = [(0, n, P, ea, eb)]
+    else:
+        # consecutive segments (in locality order) share most of their nodes
+        groups = []
+        step = max(1, int(n * max_nodes / n_nodes * 0.7))
+        for s in range(0, n, step):
+            nodes, inv = np.unique(np.concatenate([ea[s:s + step], eb[s:s + step]]),
+                                   return_inverse=True)
+            m = min(step, n - s)
+            groups.append((s, s + m, P[nodes], inv[:m], inv[m:]))
+    # node buffers sized for the largest group, reused by every group (page faults once)
+    cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut = data
+    nb = max(len(g[2]) for g in groups)
+    use_table = K > 0
+    bufs = (np.empty((nb if use_table else 0, K)), np.empty((nb, npad)),
+            np.empty((0 if diag else nb, d, d)), np.empty((nb if hermite and K > 0 else 0, d, npad)),
+            np.zeros((nb, d)), np.zeros(nb), np.empty((nb if rbf else 0, d, d)))
     tq, wq = gauss_legendre(8)
-    nchunks = int(min(n, 64 * numba.get_num_threads()))
-    _seg.adaptive_edges(P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale,
-                        qcut, table, use_table, Ln, Gn, Sn, hermite, okind, oparams, omn, onn,
-                        Jn,
-                        -1.0 if max_norm is None else float(max_norm), float(rtol),
-                        _seg.RULES_HERMITE, _seg.RULES_VALUES, _seg._LEVEL_NEW, tq, wq,
-                        _seg.ADAPTIVE_MAX_DEPTH, nchunks, R, A, worst, level)
+    nthreads = numba.get_num_threads()
+    for s, e, Pg, eag, ebg in groups:
+        m = len(Pg)
+        table, Ln, Gn, Sn, omn, onn, Jn = (b[:m] if len(b) else b for b in bufs)
+        Pg = np.ascontiguousarray(Pg)
+        _seg.adaptive_nodes(Pg, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut,
+                            use_table, hermite, okind, oparams, table, Ln, Gn, Sn, omn, onn, Jn)
+        bad = ~np.isfinite(Ln[:, 0])
+        if bad.any():
+            z = Pg[int(np.flatnonzero(bad)[0])]
+            raise NotSPDError(
+                f"the metric is not positive definite at {np.array2string(z, precision=4)}; "
+                "check the metric parameters."
+            )
+        nchunks = int(min(e - s, 64 * nthreads))
+        _seg.adaptive_edges(Pg, np.ascontiguousarray(eag, dtype=np.int64),
+                            np.ascontiguousarray(ebg, dtype=np.int64), cT, wkind, wdT, wfull, MtT,
+                            C0p, diag, inv_scale, qcut, table, use_table, Ln, Gn, Sn, hermite,
+                            okind, oparams, omn, onn, Jn,
+                            -1.0 if max_norm is None else float(max_norm), float(rtol),
+                            _seg.RULES_HERMITE, _seg.RULES_VALUES, _seg._LEVEL_NEW, tq, wq,
+                            _seg.ADAPTIVE_MAX_DEPTH, nchunks, R[s:e], A[s:e], worst[s:e],
+                            level[s:e])
     return R, A, worst, level
 
 
@@ -324,7 +360,8 @@ def _generic_adaptive(metric, P, ea, eb, rtol, max_norm):
         F[np.ix_(idx, new)], G[np.ix_(idx, new)] = evaluate(idx, new / 8.0)
         Rl, Al = F[idx] @ rules[lv], G[idx] @ rules[lv]
         err = np.maximum(np.abs(Rl - Rp), np.abs(Al - Ap))
-        ok = err <= rtol * Rl
+        # no acceptance at level 1: Simpson against the trapezoid is too easily fooled
+        ok = (err <= rtol * Rl) & (lv > 1)
         R[idx[ok]], A[idx[ok]], level[idx[ok]] = Rl[ok], Al[ok], lv
         idx, Rp, Ap = idx[~ok], Rl[~ok], Al[~ok]
     tq, wq = gauss_legendre(8)

@@ -335,7 +335,8 @@ def costs_cometric_diag(a_pts, b_pts, ia, ib, tq, wq, params, okind, oparams, ma
 # Newton-Cotes rules (degrees 3, 5, 9 over 1) otherwise. A level is accepted when
 # it differs from a lower-degree rule by at most rtol * R, for R and for A: from
 # the level below, except at level 2 of the Hermite rules, compared with Boole's
-# rule on the same points (degree 5, more accurate than the 1-point level 1). The
+# rule on the same points (degree 5, more accurate than the 1-point level 1);
+# value rules start at level 2 (Simpson against the trapezoid is easily fooled). The
 # estimate is the error of the lower rule, so the accepted value is usually far
 # more accurate than rtol; the estimate is no bound (bench/edge_weights.py
 # observes errors up to ~2 rtol, on segments accepted at level 1). A segment no
@@ -1124,7 +1125,8 @@ def _edges_range(e_start, e_stop, P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, di
                     Aprev = (rv[0] * G[0] + rv[2] * G[2] + rv[4] * G[4] + rv[6] * G[6]
                              + rv[8] * G[8])
             err = max(abs(Rl - Rprev), abs(Al - Aprev))
-            if err <= rtol * Rl:
+            # level 1 only with Hermite rules: trapezoid against Simpson is too easily fooled
+            if err <= rtol * Rl and (lv > 1 or (hermite and (herm_a or okind == OMEGA_NONE))):
                 done = True
                 break
             Rprev = Rl

@@ -232,3 +232,33 @@ def test_rules_exact_degrees():
                     assert approx == pytest.approx(1.0 / (p + 1), rel=1e-14, abs=1e-15)
                 else:
                     assert abs(approx - 1.0 / (p + 1)) > 1e-10
+
+
+def test_node_memory_groups_give_identical_costs(rng, monkeypatch):
+    """Graphs whose node data exceed the budget are processed in groups: same results."""
+    import graphgeo.costs as costs
+
+    X = mixture(rng, 1500, 2)
+    metric = gg.Randers(rhvae(rng, X, 30), gg.RBFField(X[:8], 0.01 * rng.normal(size=(8, 2)), 1.0))
+    ia, ib = knn_segments(X, 5)
+    R, A = gg.segment_costs(metric, X, ia, ib)
+    monkeypatch.setattr(costs, "NODE_MEMORY_BUDGET", 1)  # groups of 256 nodes
+    R2, A2 = gg.segment_costs(metric, X, ia, ib)
+    assert_array_equal(R2, R)
+    assert_array_equal(A2, A)
+
+
+def test_segment_costs_validates_inputs():
+    pts = np.random.default_rng(0).normal(size=(4, 3))
+    with pytest.raises(gg.InvalidInputError, match="dimension"):
+        gg.segment_costs(gg.Euclidean(2), pts, [0, 1], [1, 2])
+    with pytest.raises(gg.InvalidInputError, match="ib"):
+        gg.segment_costs(gg.Euclidean(3), pts, [0], [4])
+    with pytest.raises(gg.InvalidInputError, match="same length"):
+        gg.segment_costs(gg.Euclidean(3), pts, [0, 1], [2])
+    bad = pts.copy()
+    bad[0, 2] = np.nan
+    with pytest.raises(gg.InvalidInputError, match="NaN"):
+        gg.segment_costs(gg.Euclidean(3), bad, [0], [1])
+    R, _ = gg.segment_costs(gg.Euclidean(2), [[0.0, 0.0], [3.0, 4.0]], [0], [1])
+    assert_allclose(R, [5.0], rtol=1e-15)

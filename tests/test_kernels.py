@@ -522,35 +522,28 @@ def test_centroid_skipping_is_negligible(mkind):
 # known bugs in graphgeo/costs.py (owned by another change; do not edit here)
 # ---------------------------------------------------------------------------
 
-# BUG(graphgeo/costs.py, segment_costs): a_pts / b_pts / ia / ib are handed to the
-# numba driver without going through the validator: points of the wrong dimension
-# are integrated silently, out-of-range indices read past the array, NaN points
-# surface as a misleading NotSPDError, and lists crash numba's typing.
-# These tests pass once segment_costs validates its inputs.
+# segment_costs validates its inputs before any kernel runs: wrong dimension,
+# out-of-range indices, NaN points and plain lists.
 
 
-@pytest.mark.xfail(strict=True, reason="BUG costs.py: segment_costs does not check the point dimension")
 def test_segment_costs_rejects_wrong_dimension():
     pts3 = np.random.default_rng(0).normal(size=(4, 3))
     with pytest.raises(gg.InvalidInputError, match="dimension"):
         gg.segment_costs(gg.Euclidean(2), pts3, [0, 1], [1, 2])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG costs.py: segment_costs does not check index range")
 def test_segment_costs_rejects_out_of_range_index():
     pts = np.random.default_rng(0).normal(size=(4, 3))
     with pytest.raises(gg.InvalidInputError):
         gg.segment_costs(gg.Euclidean(3), pts, [0], [4])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG costs.py: NaN points give NotSPDError, not InvalidInputError")
 def test_segment_costs_rejects_nan_points():
     pts = np.array([[0.0, 0.0, np.nan], [1.0, 1.0, 1.0]])
     with pytest.raises(gg.InvalidInputError, match="NaN"):
         gg.segment_costs(gg.Euclidean(3), pts, [0], [1])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG costs.py: list input reaches numba untyped")
 def test_segment_costs_accepts_lists():
     R, _ = gg.segment_costs(gg.Euclidean(2), [[0.0, 0.0], [3.0, 4.0]], [0], [1])
     assert_allclose(R, [5.0], rtol=1e-15)
