@@ -577,19 +577,14 @@ def test_bad_input_messages_say_what_was_received():
         gg.RHVAEMetric(C3, M3, 1.0, 0.0)
 
 
-# BUG(graphgeo/metrics/cometric.py, VAECometric.__init__): the arguments are
-# forwarded to CentroidCometric, whose messages name *its* parameters: a NaN in
-# mu is reported as "centroids" and a sigma whose K does not match mu as "M".
-# Users of VAECometric never passed anything called centroids or M.
+# VAECometric's errors name its own parameters (mu, sigma), not CentroidCometric's.
 
 
-@pytest.mark.xfail(strict=True, reason="BUG cometric.py: VAECometric reports mu as 'centroids'")
 def test_vae_cometric_nan_mu_names_mu():
     with pytest.raises(gg.InvalidInputError, match="mu"):
         gg.VAECometric(NAN_C, np.ones((3, 2)), 1.0, 0.1)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG cometric.py: VAECometric reports a sigma/mu K mismatch as 'M'")
 def test_vae_cometric_sigma_shape_names_sigma():
     with pytest.raises(gg.MetricError, match="sigma"):
         gg.VAECometric(C3, np.ones((2, 2)), 1.0, 0.1)

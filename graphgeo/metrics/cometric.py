@@ -223,7 +223,16 @@ class VAECometric(CentroidCometric):
 
     def __init__(self, mu, sigma, tau, lbd):
         tau = check_float(tau, "tau", low=0.0, low_open=True)
+        mu = check_finite(as_array(mu, "mu"), "mu")
+        if mu.ndim != 2 or mu.shape[0] < 1:
+            raise MetricError(f"mu must have shape (K, d) with K >= 1; received shape {mu.shape}.")
         S = check_finite(as_array(sigma, "sigma"), "sigma")
+        K, d = mu.shape
+        if S.shape not in ((K, d), (K, d, d)):
+            raise MetricError(
+                f"sigma must have shape ({K}, {d}) (variances) or ({K}, {d}, {d}) (covariances) "
+                f"to match mu of shape {mu.shape}; received shape {S.shape}."
+            )
         if S.ndim == 2:
             if not np.all(S > 0):
                 raise MetricError(f"sigma (posterior variances) must be > 0; smallest entry {S.min():.3g}.")
