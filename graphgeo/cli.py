@@ -259,7 +259,8 @@ def build_parser():
                    "(centers/coefficients/bandwidth, or points/values)")
     b.add_argument("--max-norm", type=float, help="rescale omega pointwise to this G^-1 norm")
     b.add_argument("-k", type=int, default=10)
-    b.add_argument("--quadrature", type=int)
+    b.add_argument("--quadrature", type=lambda x: x if x == "adaptive" else int(x),
+                   help="'adaptive' (the default) or a number of Gauss-Legendre points")
     b.add_argument("--knn", default="auto", choices=["auto", "exact", "pynndescent"])
     b.add_argument("--connect", default="bridge", choices=["bridge", "raise", "ignore"])
     common(b)

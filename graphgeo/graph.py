@@ -323,8 +323,9 @@ class GeodesicGraph:
         if metric is None:
             metric = metric_from_arrays(arrays)
         k = int(arrays["k"])
-        q = int(arrays["quadrature"])
-        return cls(pts, W, metric=metric, k=None if k < 0 else k, quadrature=None if q < 0 else q,
+        qa = arrays["quadrature"]
+        q = str(qa) if qa.dtype.kind == "U" else int(qa)  # "adaptive" or a Gauss-Legendre order
+        return cls(pts, W, metric=metric, k=None if k < 0 else k, quadrature=None if q == -1 else q,
                    heuristic_scale=float(arrays["heuristic_scale"]),
                    representative=arrays["representative"])
 

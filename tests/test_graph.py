@@ -568,3 +568,14 @@ def test_bridges_are_nearest_pairs(seed):
     with pytest.warns(DisconnectedGraphWarning):
         g = gg.GeodesicGraph.build(pts, gg.Euclidean(2), k=k)
     assert connected_components(g.weights, directed=True, connection="strong")[0] == 1
+
+
+def test_save_load_keeps_explicit_quadrature(tmp_path):
+    pts = np.random.default_rng(0).normal(size=(60, 2))
+    metric = gg.Randers(gg.Euclidean(2), np.array([0.1, 0.0]))
+    for q in ("adaptive", 3, None):
+        g = gg.GeodesicGraph.build(pts, metric, k=5, quadrature=q)
+        g.save(tmp_path / "g.npz")
+        h = gg.GeodesicGraph.load(tmp_path / "g.npz")
+        assert h.quadrature == g.quadrature
+        assert (h.weights != g.weights).nnz == 0
