@@ -26,13 +26,7 @@ from graphgeo.refine import _Problem, batch_curve_lengths, refine
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # the test machine is shared: one torch thread keeps timings predictable
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def hyp_np(z):
