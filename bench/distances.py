@@ -11,6 +11,10 @@ Prints, for each case, both times and the ratio scipy / graphgeo:
   4. 10^5 random pair queries vs a per-source scipy loop;
   5. A* single pair vs scipy's full single-source search on the same pair.
 Results are checked equal (rtol 1e-12) before any time is printed.
+
+Last full run (2 cores, load average 4-6 from other jobs; indexed 4-ary heap, ALT
+pair queries): all-pairs 5k 1.65x, 20k 1.67x; 20k float32 memmap 107 s, peak RSS
+319 MB; 64 sources on 100k 1.29x; 10^5 pair queries 59x; A* single pair 17x.
 """
 
 import argparse

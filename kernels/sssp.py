@@ -6,6 +6,9 @@ nodes so that an early-exiting search costs what it visits, not O(n)).
 Options: a distance limit, early exit once the requested targets are settled,
 predecessors, and several seeds with initial offsets (multi-source search that
 also labels every node with its nearest seed: the graph Voronoi partition).
+
+The queue is the indexed 4-ary heap of :mod:`.heap` (decrease-key, each node
+queued at most once). Pair queries may use A* with landmark (ALT) bounds.
 """
 
 import math
@@ -13,22 +16,23 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .heap import heap_pop, heap_push
+from .heap import pq_pop, pq_update
 
 INF = np.inf
 
 
 @njit(cache=True, inline="always")
 def _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, pred, label, track,
-              hkeys, hnodes, touched, tmark, stamp, n_targets):
+              hkeys, hnodes, hpos, touched, tmark, stamp, n_targets, keep_touched=True):
     """Run one (multi-seed) search in the given buffers; return the number of touched nodes.
 
-    dist must be inf for every node on entry; the touched nodes are the ones to
-    reset afterwards. A popped entry whose key exceeds dist[u] is stale (keys of
-    a node only decrease), so no settled flag is needed: relaxing a settled node
-    never succeeds. With track, pred/label are written for touched nodes. Stops
-    once n_targets nodes with tmark == stamp are settled (n_targets <= 0: run to
-    completion).
+    dist must be inf and hpos -1 for every node on entry; the touched nodes are
+    the ones to reset afterwards (hpos is left all -1). keep_touched=False (a
+    search over all nodes whose caller resets dist in full) skips that list and
+    returns 0. A popped node is final
+    (keys only decrease, and a relaxation from a later node cannot improve it).
+    With track, pred/label are written for touched nodes. Stops once n_targets
+    nodes with tmark == stamp are settled (n_targets <= 0: run to completion).
     """
     nt = 0
     size = 0
@@ -36,19 +40,17 @@ def _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, pred, label, t
         v = seeds[s]
         d0 = offsets[s]
         if d0 < dist[v] and d0 <= limit:
-            if dist[v] == INF:
+            if keep_touched and dist[v] == INF:
                 touched[nt] = v
                 nt += 1
             dist[v] = d0
             if track:
                 pred[v] = -1
                 label[v] = s
-            size = heap_push(hkeys, hnodes, size, d0, v)
+            size = pq_update(hkeys, hnodes, hpos, size, d0, v)
     remaining = n_targets
     while size > 0:
-        du, u, size = heap_pop(hkeys, hnodes, size)
-        if du > dist[u]:
-            continue
+        du, u, size = pq_pop(hkeys, hnodes, hpos, size)
         if remaining > 0 and tmark[u] == stamp:
             remaining -= 1
             if remaining == 0:
@@ -57,14 +59,16 @@ def _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, pred, label, t
             v = indices[p]
             nd = du + data[p]
             if nd < dist[v] and nd <= limit:
-                if dist[v] == INF:
+                if keep_touched and dist[v] == INF:
                     touched[nt] = v
                     nt += 1
                 dist[v] = nd
                 if track:
                     pred[v] = u
                     label[v] = label[u]
-                size = heap_push(hkeys, hnodes, size, nd, v)
+                size = pq_update(hkeys, hnodes, hpos, size, nd, v)
+    for j in range(size):  # early exit: nodes still queued
+        hpos[hnodes[j]] = -1
     return nt
 
 
@@ -89,7 +93,6 @@ def rows(indptr, indices, data, sptr, seeds, offsets, targets, n_distinct, tmask
     n = indptr.shape[0] - 1
     ns = sptr.shape[0] - 1
     all_nodes = targets.shape[0] == 0
-    cap = indices.shape[0] + seeds.shape[0] + 1
     per = (ns + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
         lo = ch * per
@@ -99,13 +102,22 @@ def rows(indptr, indices, data, sptr, seeds, offsets, targets, n_distinct, tmask
         dist = np.full(n, INF)
         pred = np.empty(n, dtype=np.int64)
         label = np.empty(n, dtype=np.int64)
-        hkeys = np.empty(cap)
-        hnodes = np.empty(cap, dtype=np.int32)
+        hkeys = np.empty(n)
+        hnodes = np.empty(n, dtype=np.int32)
+        hpos = np.full(n, -1, dtype=np.int32)
         touched = np.empty(n, dtype=np.int32)
         for i in range(lo, hi):
             a, b = sptr[i], sptr[i + 1]
+            if all_nodes and not want_pred:
+                # the whole row: no touched list, one sequential copy and refill
+                _dijkstra(indptr, indices, data, seeds[a:b], offsets[a:b], limit, dist, pred,
+                          label, False, hkeys, hnodes, hpos, touched, tmask, True, 0, False)
+                for v in range(n):
+                    out[i, v] = dist[v]
+                    dist[v] = INF
+                continue
             nt = _dijkstra(indptr, indices, data, seeds[a:b], offsets[a:b], limit, dist, pred,
-                           label, want_pred, hkeys, hnodes, touched, tmask, True,
+                           label, want_pred, hkeys, hnodes, hpos, touched, tmask, True,
                            0 if all_nodes else n_distinct)
             if all_nodes:
                 for v in range(n):
@@ -128,7 +140,6 @@ def pairs(indptr, indices, data, usrc, tptr, tnodes, tpos, limit, out, n_chunks)
     for j in tptr[i]:tptr[i+1]; each search stops once its own targets are settled."""
     n = indptr.shape[0] - 1
     ns = usrc.shape[0]
-    cap = indices.shape[0] + 2
     per = (ns + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
         lo = ch * per
@@ -138,8 +149,9 @@ def pairs(indptr, indices, data, usrc, tptr, tnodes, tpos, limit, out, n_chunks)
         dist = np.full(n, INF)
         pred = np.empty(n, dtype=np.int64)
         label = np.empty(n, dtype=np.int64)
-        hkeys = np.empty(cap)
-        hnodes = np.empty(cap, dtype=np.int32)
+        hkeys = np.empty(n)
+        hnodes = np.empty(n, dtype=np.int32)
+        hpos = np.full(n, -1, dtype=np.int32)
         touched = np.empty(n, dtype=np.int32)
         tmark = np.full(n, -1, dtype=np.int64)
         seeds = np.empty(1, dtype=np.int64)
@@ -153,7 +165,7 @@ def pairs(indptr, indices, data, usrc, tptr, tnodes, tpos, limit, out, n_chunks)
                     cnt += 1
             seeds[0] = usrc[i]
             nt = _dijkstra(indptr, indices, data, seeds, zero, limit, dist, pred, label, False,
-                           hkeys, hnodes, touched, tmark, i, cnt)
+                           hkeys, hnodes, hpos, touched, tmark, i, cnt)
             for j in range(tptr[i], tptr[i + 1]):
                 out[tpos[j]] = dist[tnodes[j]]
             _reset(touched, nt, dist)
@@ -170,27 +182,62 @@ def multi_source(indptr, indices, data, seeds, offsets, limit, tmask, n_targets)
     dist = np.full(n, INF)
     pred = np.full(n, -1, dtype=np.int64)
     label = np.full(n, -1, dtype=np.int64)
-    cap = indices.shape[0] + seeds.shape[0] + 1
-    hkeys = np.empty(cap)
-    hnodes = np.empty(cap, dtype=np.int32)
+    hkeys = np.empty(n)
+    hnodes = np.empty(n, dtype=np.int32)
+    hpos = np.full(n, -1, dtype=np.int32)
     touched = np.empty(n, dtype=np.int32)
     _dijkstra(indptr, indices, data, seeds, offsets, limit, dist, pred, label, True,
-              hkeys, hnodes, touched, tmask, True, n_targets)
+              hkeys, hnodes, hpos, touched, tmask, True, n_targets)
     return dist, label, pred
 
 
-@njit(cache=True, parallel=True)
-def astar_pairs(indptr, indices, data, points, src, dst, hscale, limit, out, n_chunks):
-    """out[i] = distance src[i] -> dst[i] by A* with h(v) = hscale |points[v] - points[dst[i]]|.
+@njit(cache=True, inline="always")
+def _lower_bound(points, v, t, hscale, lm, nl, slack):
+    """Admissible estimate of dist(v -> t): the largest of hscale |z_v - z_t| and the
+    landmark bounds d(L, t) - d(L, v), d(v, L) - d(t, L), less slack, at least 0.
 
-    Parallel over pairs, per-chunk buffers reset through the touched list, so a query
-    costs what it visits. hscale must make h consistent (<= every edge's weight per
-    unit of Euclidean length).
+    lm[v, :nl] = d(L_l, v), lm[v, nl:] = d(v, L_l). inf means v cannot reach t (a
+    landmark reaches v but not t, or v reaches a landmark that t does not); inf - inf
+    (nan) carries no information and is skipped by the comparisons.
+    """
+    h = 0.0
+    if hscale > 0.0:
+        s = 0.0
+        for k in range(points.shape[1]):
+            x = points[v, k] - points[t, k]
+            s += x * x
+        h = hscale * math.sqrt(s)
+    for m in range(nl):
+        b = lm[t, m] - lm[v, m]
+        if b > h:
+            h = b
+        b = lm[v, nl + m] - lm[t, nl + m]
+        if b > h:
+            h = b
+    if h == INF:
+        return INF
+    h -= slack
+    return h if h > 0.0 else 0.0
+
+
+@njit(cache=True, parallel=True)
+def astar_pairs(indptr, indices, data, points, src, dst, hscale, lm, slack, limit, out,
+                settled, n_chunks):
+    """out[i] = distance src[i] -> dst[i] by A*; settled[i] = nodes popped.
+
+    The estimate is :func:`_lower_bound` (Euclidean term when hscale > 0, landmark
+    bounds when lm has columns: lm is (n, 2 L), or (n, 0) without landmarks). It
+    must be admissible (never above the true remaining cost); a node whose cost
+    drops after it was popped (an estimate that is admissible but, through
+    rounding, not exactly consistent) is queued again, so the answer is the exact
+    shortest distance either way. Nodes that cannot reach the target (infinite
+    estimate) and nodes whose estimate puts the target beyond limit are never
+    queued. Parallel over pairs, per-chunk buffers reset through the touched list,
+    so a query costs what it visits.
     """
     n = indptr.shape[0] - 1
-    d = points.shape[1]
     m = src.shape[0]
-    cap = indices.shape[0] + 2
+    nl = lm.shape[1] // 2
     per = (m + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
         lo = ch * per
@@ -198,46 +245,46 @@ def astar_pairs(indptr, indices, data, points, src, dst, hscale, limit, out, n_c
         if lo >= hi:
             continue
         dist = np.full(n, INF)
-        closed = np.zeros(n, dtype=np.bool_)
-        hkeys = np.empty(cap)
-        hnodes = np.empty(cap, dtype=np.int32)
+        hv = np.empty(n)
+        hkeys = np.empty(n)
+        hnodes = np.empty(n, dtype=np.int32)
+        hpos = np.full(n, -1, dtype=np.int32)
         touched = np.empty(n, dtype=np.int32)
         for i in range(lo, hi):
             s = src[i]
             t = dst[i]
-            nt = 0
-            size = 0
-            dist[s] = 0.0
-            touched[nt] = s
-            nt += 1
-            size = heap_push(hkeys, hnodes, size, 0.0, s)
             res = INF
+            pops = 0
+            dist[s] = 0.0
+            touched[0] = s
+            nt = 1
+            size = 0
+            h0 = _lower_bound(points, s, t, hscale, lm, nl, slack)
+            hv[s] = h0
+            if h0 < INF and h0 <= limit:
+                size = pq_update(hkeys, hnodes, hpos, size, h0, s)
             while size > 0:
-                f, u, size = heap_pop(hkeys, hnodes, size)
-                if closed[u]:
-                    continue
-                closed[u] = True
+                f, u, size = pq_pop(hkeys, hnodes, hpos, size)
+                pops += 1
                 if u == t:
                     res = dist[u]
                     break
                 du = dist[u]
                 for p in range(indptr[u], indptr[u + 1]):
                     v = indices[p]
-                    if closed[v]:
-                        continue
                     nd = du + data[p]
                     if nd < dist[v] and nd <= limit:
                         if dist[v] == INF:
                             touched[nt] = v
                             nt += 1
+                            hv[v] = _lower_bound(points, v, t, hscale, lm, nl, slack)
                         dist[v] = nd
-                        h = 0.0
-                        for k in range(d):
-                            x = points[v, k] - points[t, k]
-                            h += x * x
-                        size = heap_push(hkeys, hnodes, size, nd + hscale * math.sqrt(h), v)
+                        fv = nd + hv[v]
+                        if fv < INF and fv <= limit:
+                            size = pq_update(hkeys, hnodes, hpos, size, fv, v)
             out[i] = res
+            settled[i] = pops
+            for j in range(size):
+                hpos[hnodes[j]] = -1
             for j in range(nt):
-                v = touched[j]
-                dist[v] = INF
-                closed[v] = False
+                dist[touched[j]] = INF

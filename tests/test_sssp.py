@@ -157,3 +157,160 @@ def test_pairs_astar_and_grouped_paths_agree(astar_max, monkeypatch):
     lim = dijkstra(g.weights, directed=True, indices=np.unique(s), limit=0.4)
     assert_allclose(g.pair_distances(s, t, limit=0.4), lim[np.searchsorted(np.unique(s), s), t],
                     rtol=RTOL, atol=0)
+
+
+# --- indexed heap (decrease-key) and A* with landmark bounds (ALT) -------------------------
+
+
+def _pairs_ref(g, s, t, limit=np.inf):
+    full = dijkstra(g.weights, directed=True, limit=limit)
+    return full[s, t]
+
+
+@pytest.mark.parametrize("use_landmarks", [False, True])
+def test_astar_pairs_with_and_without_landmarks_match_scipy(graphs, use_landmarks):
+    """Random directed graphs with zero-weight edges and unreachable pairs."""
+    import graphgeo.search as gs
+
+    rng = np.random.default_rng(11)
+    seen_inf = False
+    for g in graphs:
+        n = g.n_nodes
+        lay = gs._layout(g)
+        s = rng.integers(0, n, 300)
+        t = rng.integers(0, n, 300)
+        for limit in (np.inf, 0.8, 0.0):
+            got, settled = gs._astar_pairs(g, lay, lay.inv[s], lay.inv[t], limit,
+                                           landmarks=use_landmarks)
+            ref = _pairs_ref(g, s, t, limit)
+            assert_allclose(got, ref, rtol=RTOL, atol=0)
+            assert np.all(settled >= 0)
+            seen_inf |= bool(np.isinf(ref).any())
+    assert seen_inf
+
+
+def test_landmark_table_matches_scipy(graphs):
+    import graphgeo.search as gs
+
+    for g in graphs:
+        lay = gs._layout(g)
+        lm = gs._Landmarks(lay, 6)
+        L = len(lm.nodes)
+        assert 1 <= L <= 6 and len(np.unique(lm.nodes)) == L
+        orig = lay.perm[lm.nodes]
+        fwd = dijkstra(g.weights, directed=True, indices=orig)           # d(L -> v)
+        rev = dijkstra(g.weights.T.tocsr(), directed=True, indices=orig)  # d(v -> L)
+        assert_allclose(lm.table[lay.inv, :L], fwd.T, rtol=RTOL, atol=0)
+        assert_allclose(lm.table[lay.inv, L:], rev.T, rtol=RTOL, atol=0)
+        assert 0 <= lm.slack < 1e-6
+
+
+def test_landmarks_on_tiny_and_tied_graphs():
+    """More landmarks than nodes; integer weights on a grid (many equal-length paths)."""
+    import graphgeo.search as gs
+
+    W = sp.csr_array((np.array([1.0, 0.0, 2.0]), (np.array([0, 1, 2]), np.array([1, 2, 0]))),
+                     shape=(3, 3))
+    g = gg.GeodesicGraph.from_scipy(W, np.zeros((3, 2)) + np.arange(3)[:, None])
+    lay = gs._layout(g)
+    lm = gs._Landmarks(lay, 50)
+    assert len(lm.nodes) <= 3
+    s = np.array([0, 1, 2, 0, 2])
+    t = np.array([2, 0, 1, 0, 2])
+    lay.landmarks = lm
+    assert_allclose(g.pair_distances(s, t), _pairs_ref(g, s, t), rtol=RTOL, atol=0)
+
+    side = 12
+    rng = np.random.default_rng(1)
+    rows, cols = [], []
+    for i in range(side):
+        for j in range(side):
+            u = i * side + j
+            for di, dj in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+                a, b = i + di, j + dj
+                if 0 <= a < side and 0 <= b < side:
+                    rows.append(u)
+                    cols.append(a * side + b)
+    data = rng.integers(0, 3, len(rows)).astype(float)  # zeros and ties
+    G = sp.csr_array((data, (rows, cols)), shape=(side * side,) * 2)
+    pts = np.stack(np.divmod(np.arange(side * side), side), axis=1).astype(float)
+    g = gg.GeodesicGraph.from_scipy(G, pts)
+    s = rng.integers(0, side * side, 400)
+    t = rng.integers(0, side * side, 400)
+    assert_allclose(g.pair_distances(s, t), _pairs_ref(g, s, t), rtol=RTOL, atol=0)
+    D, P = g.distances(return_predecessors=True)
+    assert_allclose(D, dijkstra(G, directed=True), rtol=RTOL, atol=0)
+    src, v = np.nonzero(P >= 0)
+    w = G.toarray()
+    assert_allclose(D[src, P[src, v]] + w[P[src, v], v], D[src, v], rtol=RTOL, atol=1e-12)
+
+
+def test_landmarks_settle_fewer_nodes_on_a_randers_knn_graph():
+    import graphgeo.search as gs
+
+    rng = np.random.default_rng(3)
+    pts = rng.normal(size=(4000, 2))
+    g = gg.GeodesicGraph.build(pts, gg.Randers(gg.Euclidean(2), np.array([0.3, -0.1])), k=8)
+    lay = gs._layout(g)
+    s = rng.integers(0, 4000, 200)
+    t = rng.integers(0, 4000, 200)
+    d0, n0 = gs._astar_pairs(g, lay, lay.inv[s], lay.inv[t], np.inf, landmarks=False)
+    d1, n1 = gs._astar_pairs(g, lay, lay.inv[s], lay.inv[t], np.inf, landmarks=True)
+    ref = _pairs_ref(g, s, t)
+    assert_allclose(d0, ref, rtol=RTOL, atol=0)
+    assert_allclose(d1, ref, rtol=RTOL, atol=0)
+    assert n1.sum() * 3 < n0.sum()
+
+
+def test_pair_distances_batch_sizes_around_the_alt_threshold(monkeypatch):
+    """Small batches without landmarks, large ones with; cached landmarks reused after."""
+    import graphgeo.search as gs
+
+    rng = np.random.default_rng(5)
+    g = _random_graph(rng, 250, 0.02, zero_frac=0.1)
+    monkeypatch.setattr(gs, "ALT_MIN_PAIRS", 50)
+    lay = gs._layout(g)
+    s = rng.integers(0, 250, 49)
+    t = rng.integers(0, 250, 49)
+    assert_allclose(g.pair_distances(s, t), _pairs_ref(g, s, t), rtol=RTOL, atol=0)
+    assert lay.landmarks is None
+    s = rng.integers(0, 250, 400)
+    t = rng.integers(0, 250, 400)
+    assert_allclose(g.pair_distances(s, t, limit=1.2), _pairs_ref(g, s, t, 1.2), rtol=RTOL, atol=0)
+    assert lay.landmarks is not None
+    s, t = s[:3], t[:3]
+    assert_allclose(g.pair_distances(s, t), _pairs_ref(g, s, t), rtol=RTOL, atol=0)
+
+
+def test_duplicate_seeds_and_offsets_decrease_key(graphs):
+    """A seed listed twice keeps its smaller offset (decrease-key on the seed itself)."""
+    rng = np.random.default_rng(8)
+    for g in graphs:
+        n = g.n_nodes
+        base = rng.choice(n, 4, replace=False)
+        seeds = np.concatenate([base, base[::-1]])
+        offsets = rng.uniform(0, 1, 8)
+        dist, nearest, _ = g.multi_source(seeds, offsets)
+        best = {}
+        for sd, o in zip(seeds, offsets):
+            best[sd] = min(best.get(sd, np.inf), o)
+        keys = np.array(list(best))
+        ref = _super_source(g, keys, np.array([best[k] for k in keys]))
+        assert_allclose(dist, ref, rtol=RTOL, atol=0)
+        reached = np.isfinite(dist)
+        assert_array_equal(nearest >= 0, reached)
+
+
+def test_sources_with_targets_and_offgraph_mix_still_match(graphs):
+    """rows(): the whole-row path (no touched list) and the target path in one call order."""
+    rng = np.random.default_rng(12)
+    for g in graphs:
+        n = g.n_nodes
+        src = rng.choice(n, 9, replace=False)
+        D_all = g.distances(src)
+        assert_allclose(D_all, dijkstra(g.weights, directed=True, indices=src), rtol=RTOL, atol=0)
+        D_lim = g.distances(src, limit=0.9)
+        assert_allclose(D_lim, dijkstra(g.weights, directed=True, indices=src, limit=0.9),
+                        rtol=RTOL, atol=0)
+        tgt = rng.choice(n, 5)
+        assert_allclose(g.distances(src, tgt), D_all[:, tgt], rtol=RTOL, atol=0)
