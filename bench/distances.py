@@ -3,18 +3,23 @@
 Usage:  python bench/distances.py [--quick] [--skip-20k]
 
 Prints, for each case, both times and the ratio scipy / graphgeo:
-  1. all-pairs on 10-NN Randers graphs (N = 5k and 20k), float64 in memory;
+  1. all-pairs on 10-NN Randers graphs (N = 5k and 20k), float64 in memory (the
+     "cells and hubs" path of graphgeo.kernels.apsp, chosen automatically; its cell
+     size and hub fraction are printed once), and the same call with that path
+     switched off (search.CELLS = False: one Dijkstra per source) in the same run;
   2. the N = 20k all-pairs result as float32 streamed to a memmap, with the
      peak RSS of the process that computes it (a child process, so that the
-     figure is not inflated by the rest of the benchmark);
+     figure is not inflated by the rest of the benchmark) and the path it took;
   3. 64-source distances on a 100k-node, k = 15 graph;
   4. 10^5 random pair queries vs a per-source scipy loop;
   5. A* single pair vs scipy's full single-source search on the same pair.
 Results are checked equal (rtol 1e-12) before any time is printed.
 
-Last full run (2 cores, load average 4-6 from other jobs; indexed 4-ary heap, ALT
-pair queries): all-pairs 5k 1.65x, 20k 1.67x; 20k float32 memmap 107 s, peak RSS
-319 MB; 64 sources on 100k 1.29x; 10^5 pair queries 59x; A* single pair 17x.
+Last full run (2 cores, load average 4-6 from other jobs; cells and hubs, cell size
+256, hub fraction 0.185 at 5k and 0.192 at 20k): all-pairs 5k 3.48x scipy (2.07x one
+Dijkstra per source), 20k 6.22x scipy (2.64x); 20k float32 memmap 46.9 s (107 s in the
+previous run, one Dijkstra per source), peak RSS 969 MB; 64 sources on 100k 2.08x; 10^5 pair
+queries 45x; A* single pair 13x.
 """
 
 import argparse
@@ -28,6 +33,7 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 import graphgeo as gg
+from graphgeo import search
 
 
 def randers_graph(n, k, seed=0):
@@ -54,6 +60,7 @@ def line(name, t_gg, t_ref, ref_name="scipy"):
 
 _CHILD = r"""
 import sys, time, numpy as np, graphgeo as gg
+from graphgeo import search
 n, path = int(sys.argv[1]), sys.argv[2]
 sys.path.insert(0, sys.argv[3])
 from distances import randers_graph
@@ -65,7 +72,8 @@ g.distances(out=mm)
 el = time.perf_counter() - t
 # VmHWM: this process's own peak RSS (ru_maxrss would include the parent's peak at fork)
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
-print(el, int(hwm) / 1024)
+run = search.last_cells_run
+print("cells-m=%d-groups=%d" % (run["m"], run["groups"]) if run else "plain", el, int(hwm) / 1024)
 """
 
 
@@ -75,10 +83,10 @@ def memmap_case(n):
         proc = subprocess.run([sys.executable, "-c", _CHILD, str(n), path,
                                os.path.dirname(os.path.abspath(__file__))],
                               capture_output=True, text=True, check=True)
-        el, rss = map(float, proc.stdout.split()[-2:])
+        used, el, rss = proc.stdout.split()[-3:]
         D = np.load(path, mmap_mode="r")
         row = np.asarray(D[123], dtype=np.float64)
-    return el, rss, row
+    return float(el), float(rss), row, used
 
 
 def main():
@@ -91,20 +99,38 @@ def main():
     print(f"graphgeo {gg.__version__}, numba threads {numba.get_num_threads()}, "
           f"cpus {os.cpu_count()}", flush=True)
     sizes = [1000] if args.quick else ([5000] if args.skip_20k else [5000, 20000])
+    randers_graph(1200, 10, seed=9).distances()  # load the compiled cells-and-hubs kernels
+    shown = False
     for n in sizes:
         g = randers_graph(n, 10)
         g.distances([0, 1])  # compile
+        search.last_cells_run = None
         t_gg, D = best(lambda: g.distances())
+        run = search.last_cells_run
+        if run is not None and not shown:
+            shown = True
+            print(f"  cells and hubs: cell size {run['m']}, hub fraction {run['hub_fraction']:.3f}, "
+                  f"{run['kept_per_source']:.1f} of {run['exits_per_source']:.1f} exits kept per "
+                  "non-hub source", flush=True)
+        # the same call without cells and hubs (one Dijkstra per source), same run
+        search.CELLS = False
+        try:
+            t_old, D_old = best(lambda: g.distances())
+        finally:
+            search.CELLS = None
+        np.testing.assert_allclose(D_old, D, rtol=1e-12)
+        del D_old
         t_sp, Dr = best(lambda: dijkstra(g.weights, directed=True))
         np.testing.assert_allclose(D, Dr, rtol=1e-12)
         del D, Dr
         line(f"all-pairs N={n} 10-NN Randers (float64)", t_gg, t_sp)
+        line("  cells and hubs vs one Dijkstra per source", t_gg, t_old, "Dijkstra")
     n_mm = 2000 if args.quick else (5000 if args.skip_20k else 20000)
-    el, rss, row = memmap_case(n_mm)
+    el, rss, row, used = memmap_case(n_mm)
     g = randers_graph(n_mm, 10)
     np.testing.assert_allclose(row, dijkstra(g.weights, directed=True, indices=123), rtol=1e-6)
     print(f"all-pairs N={n_mm} float32 -> memmap: {el:.2f} s, peak RSS {rss:.0f} MB "
-          f"(result {n_mm * n_mm * 4 / 2**20:.0f} MB)", flush=True)
+          f"(result {n_mm * n_mm * 4 / 2**20:.0f} MB; {used})", flush=True)
 
     n_big = 20000 if args.quick else 100_000
     g = randers_graph(n_big, 15, seed=1)
