@@ -80,19 +80,38 @@ def linear_fit():
     return z, z[:, 0], fit_randers(z, z[:, 0], k=10, seed=0, n_iter=150)
 
 
-def test_forward_cheaper_than_backward(linear_fit):
-    z, order, fit = linear_fit
+def _forward_edges(z, fit, cos):
     g = gg.GeodesicGraph.build(z, fit.metric(), k=8)
     W = g.weights.tocoo()
     step = z[W.col] - z[W.row]
-    # edges that move forward in the process by at least a quarter of their length
-    # (phi is learned, so edges nearly orthogonal to the progression may go either way)
-    fwd = step[:, 0] > 0.25 * np.linalg.norm(step, axis=1)
+    # edges that move forward in the process (+x) by at least cos of their length
+    fwd = step[:, 0] > cos * np.linalg.norm(step, axis=1)
     back = np.asarray(g.weights[W.col, W.row]).ravel()
-    assert fwd.sum() > 1000
-    assert np.all(np.asarray(W.data)[fwd] < back[fwd])
-    # and omega points against the progression (here +x)
+    return np.asarray(W.data)[fwd], back[fwd]
+
+
+def test_forward_cheaper_than_backward(linear_fit):
+    z, order, fit = linear_fit
+    # the default (the paper's losses alone) learns one phi per point from its ~10
+    # neighbours, so phi_i scatters around +x (measured: within 52 degrees here) and an
+    # edge nearly orthogonal to the progression may go either way: a fraction is asserted
+    w_fwd, w_back = _forward_edges(z, fit, 0.25)
+    assert len(w_fwd) > 1000
+    assert np.mean(w_fwd < w_back) >= 0.98
+    w_fwd, w_back = _forward_edges(z, fit, 0.9)
+    assert np.all(w_fwd < w_back)
+    # omega points against the progression (here +x) at every point
     assert np.all(fit.omega[:, 0] < 0)
+
+
+def test_coupled_fit_is_consistent_on_a_linear_order(linear_fit):
+    z, order, _ = linear_fit
+    fit = fit_randers(z, order, k=10, seed=0, n_iter=150, smooth=10.0)
+    u = fit.phi / np.linalg.norm(fit.phi, axis=1, keepdims=True)
+    assert u[:, 0].min() > 0.99          # phi_i all along +x
+    w_fwd, w_back = _forward_edges(z, fit, 0.25)
+    assert len(w_fwd) > 1000
+    assert np.all(w_fwd < w_back)
 
 
 def test_randers_condition_at_every_node(linear_fit):
