@@ -10,20 +10,12 @@ both R and A at the default rtol (1e-7), and 1e-9 at rtol = 1e-11.
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.spatial import cKDTree
 
 import graphgeo as gg
 from graphgeo.costs import _adaptive, check_quadrature, gauss_legendre
 from graphgeo.metrics.base import generic_segment_costs
 
-
-def knn_segments(X, k):
-    _, nn = cKDTree(X).query(X, k=k + 1)
-    i = np.repeat(np.arange(len(X)), k)
-    j = nn[:, 1:].ravel()
-    a, b = np.minimum(i, j), np.maximum(i, j)
-    key = np.unique(a * len(X) + b)
-    return key // len(X), key % len(X)
+from _segment_workloads import knn_segments, rhvae
 
 
 def reference(metric, a, b, order=48, panels=1, max_norm=None):
@@ -44,15 +36,6 @@ def mixture(rng, n, d, n_comp=4, spread=2.0):
     means = rng.normal(0.0, spread, (n_comp, d))
     lab = rng.integers(0, n_comp, n)
     return means[lab] + rng.uniform(0.3, 0.7, n_comp)[lab, None] * rng.normal(size=(n, d))
-
-
-def rhvae(rng, X, K, spacings=3.0, lbd=1e-3):
-    d = X.shape[1]
-    C = X[rng.choice(len(X), K, replace=False)]
-    dist, _ = cKDTree(C).query(C, k=2)
-    L = np.tril(rng.normal(0.0, 0.3, (K, d, d)), -1)
-    L[:, np.arange(d), np.arange(d)] = np.exp(0.5 * rng.normal(size=(K, d)))
-    return gg.RHVAEMetric(C, L @ np.swapaxes(L, 1, 2), spacings * np.median(dist[:, 1]), lbd)
 
 
 def check(metric, X, ia, ib, rtol_check=1e-6, rtol=None, panels=1, max_norm=None):

@@ -12,30 +12,13 @@ bitwise.
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.spatial import cKDTree
 
 import graphgeo as gg
 from graphgeo.costs import _adaptive, gauss_legendre
 from graphgeo.kernels import segments as seg
 from graphgeo.metrics.base import generic_segment_costs
 
-
-def knn_segments(X, k):
-    _, nn = cKDTree(X).query(X, k=k + 1)
-    i = np.repeat(np.arange(len(X)), k)
-    j = nn[:, 1:].ravel()
-    a, b = np.minimum(i, j), np.maximum(i, j)
-    key = np.unique(a * len(X) + b)
-    return key // len(X), key % len(X)
-
-
-def rhvae(rng, X, K, spacings=3.0, lbd=1e-3):
-    d = X.shape[1]
-    C = X[rng.choice(len(X), K, replace=False)]
-    dist, _ = cKDTree(C).query(C, k=2)
-    L = np.tril(rng.normal(0.0, 0.3, (K, d, d)), -1)
-    L[:, np.arange(d), np.arange(d)] = np.exp(0.5 * rng.normal(size=(K, d)))
-    return gg.RHVAEMetric(C, L @ np.swapaxes(L, 1, 2), spacings * np.median(dist[:, 1]), lbd)
+from _segment_workloads import knn_segments, rhvae
 
 
 @pytest.mark.parametrize("n, rows, K", [(4, 3, 1), (8, 36, 500), (12, 6, 2001), (4, 66, 7)])
