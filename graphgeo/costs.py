@@ -192,12 +192,12 @@ def _adaptive(metric, a_pts, ia, ib, b_pts, rtol):
     max_norm = metric.max_norm if randers else None
     # distinct endpoints become nodes; segments refer to them
     if b_pts is None or b_pts is a_pts:
-        nodes, inv = np.unique(np.concatenate([ia, ib]), return_inverse=True)
+        nodes, inv = _compact(np.concatenate([ia, ib]), len(a_pts))
         P = a_pts[nodes]
         ea, eb = inv[:n], inv[n:]
     else:
-        ua, inva = np.unique(ia, return_inverse=True)
-        ub, invb = np.unique(ib, return_inverse=True)
+        ua, inva = _compact(ia, len(a_pts))
+        ub, invb = _compact(ib, len(b_pts))
         P = np.concatenate([a_pts[ua], b_pts[ub]])
         ea, eb = inva, invb + len(ua)
     if n == 0:
@@ -238,8 +238,33 @@ def _locality_order(n_nodes, ea, eb):
     perm = reverse_cuthill_mckee(adj, symmetric_mode=False).astype(np.int64)
     rank = np.empty_like(perm)
     rank[perm] = np.arange(n_nodes)
-    order = np.argsort(np.minimum(rank[ea], rank[eb]), kind="stable")
+    order = _stable_order(np.minimum(rank[ea], rank[eb]), n_nodes)
     return perm, order
+
+
+def _compact(idx, n):
+    """(np.unique(idx), the inverse) for indices in [0, n), by a mask instead of a sort
+    (O(len(idx) + n); ~10x faster than np.unique on graph-sized arrays)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[idx] = True
+    nodes = np.flatnonzero(mask)
+    lut = np.empty(n, dtype=np.int64)
+    lut[nodes] = np.arange(len(nodes), dtype=np.int64)
+    return nodes, lut[idx]
+
+
+def _stable_order(keys, n):
+    """np.argsort(keys, kind="stable") for integer keys in [0, n): least-significant-digit
+    radix passes on 16-bit digits (numpy radix-sorts 16-bit integers), O(len(keys)) per
+    pass instead of a comparison sort."""
+    keys = np.asarray(keys, dtype=np.int64)
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while (n - 1) >> shift:
+        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    return order
 
 
 def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):

@@ -245,3 +245,20 @@ def test_segment_costs_validates_inputs():
         gg.segment_costs(gg.Euclidean(3), bad, [0], [1])
     R, _ = gg.segment_costs(gg.Euclidean(2), [[0.0, 0.0], [3.0, 4.0]], [0], [1])
     assert_allclose(R, [5.0], rtol=1e-15)
+
+
+@pytest.mark.parametrize("n", [1, 7, 65_536, 65_537, 200_000])
+def test_compact_and_stable_order_match_numpy(rng, n):
+    """The sort-free node numbering and the radix ordering of segments (used on every call)
+    equal np.unique and the stable argsort, including keys above one 16-bit digit."""
+    from graphgeo.costs import _compact, _stable_order
+
+    idx = rng.integers(0, n, 3000)
+    idx[:2] = [0, n - 1]
+    nodes, inv = _compact(idx, n)
+    ref_nodes, ref_inv = np.unique(idx, return_inverse=True)
+    assert_array_equal(nodes, ref_nodes)
+    assert_array_equal(inv, ref_inv)
+    keys = rng.integers(0, n, 5000)  # many ties: stability matters
+    assert_array_equal(_stable_order(keys, n), np.argsort(keys, kind="stable"))
+    assert_array_equal(_stable_order(np.zeros(0, dtype=np.int64), n), np.zeros(0, dtype=np.int64))
