@@ -305,6 +305,9 @@ def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
     bufs = (np.empty((nb if use_table else 0, K)), np.empty((nb, npad)),
             np.empty((0 if diag else nb, d, d)), np.empty((nb if hermite and K > 0 else 0, d, npad)),
             np.zeros((nb, d)), np.zeros(nb), np.empty((nb if rbf else 0, d, d)))
+    ne_max = max(g[1] - g[0] for g in groups)
+    ebufs = (np.empty((ne_max, 2)), np.empty((ne_max, 2)), np.empty((ne_max, 2)),
+             np.empty((ne_max, 2)), np.empty((ne_max, 2), dtype=np.bool_))
     tq, wq = gauss_legendre(8)
     nthreads = numba.get_num_threads()
     for s, e, Pg, eag, ebg in groups:
@@ -325,13 +328,23 @@ def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
                 f"the metric is not positive definite at {np.array2string(z, precision=4)}; "
                 "check the metric parameters."
             )
-        nchunks = int(min(e - s, 64 * nthreads))
+        eag = np.ascontiguousarray(eag, dtype=np.int64)
+        ebg = np.ascontiguousarray(ebg, dtype=np.int64)
+        ne = e - s
+        EF, ED, EG, EDG = (x[:ne] for x in ebufs[:4])
+        ER = ebufs[4][:ne]
+        mn = -1.0 if max_norm is None else float(max_norm)
+        # the segments' endpoint data, node by node (segment ends grouped by node)
+        ends = _stable_order(np.concatenate([eag, ebg]), m)
         with numba.parallel_chunksize(1):
-            _seg.adaptive_edges(Pg, np.ascontiguousarray(eag, dtype=np.int64),
-                                np.ascontiguousarray(ebg, dtype=np.int64), cT, wkind, wdT, wfull,
-                                MtT, C0p, diag, inv_scale, qcut, table, use_table, Ln, Gn, Sn,
-                                hermite, okind, oparams, omn, onn, Jn,
-                                -1.0 if max_norm is None else float(max_norm), float(rtol),
+            _seg.adaptive_ends(ends, Pg, eag, ebg, Ln, Gn, Sn, diag, hermite,
+                               hermite and K > 0, inv_scale, okind, oparams, omn, onn, Jn, mn,
+                               EF, ED, EG, EDG, ER)
+        nchunks = int(min(ne, 64 * nthreads))
+        with numba.parallel_chunksize(1):
+            _seg.adaptive_edges(Pg, eag, ebg, cT, wkind, wdT, wfull,
+                                MtT, C0p, diag, inv_scale, qcut, table, use_table, EF, ED, EG,
+                                EDG, ER, hermite, okind, oparams, onn, mn, float(rtol),
                                 _seg.RULES_HERMITE, _seg.RULES_VALUES, _seg._LEVEL_NEW, tq, wq,
                                 _seg.ADAPTIVE_MAX_DEPTH, nchunks, R[s:e], A[s:e], worst[s:e],
                                 level[s:e])

@@ -325,7 +325,11 @@ def costs_cometric_diag(a_pts, b_pts, ia, ib, tq, wq, params, okind, oparams, ma
 #     w_k(t) = w_k(a)^(1-t) w_k(b)^t exp(t (1-t) v^T P_k v / scale),
 #
 # so at the dyadic points t = j/8 a weight is a product of stored roots: no
-# exponential per centroid and quadrature point. ``adaptive_edges`` then climbs
+# exponential per centroid and quadrature point. ``adaptive_ends`` turns the node
+# data into each segment's end values f(0), f(1) and derivatives, visiting the
+# segment ends node by node (a node's tensors are read once for all its segments;
+# read per segment, the second endpoint's were mostly cold in cache: ~10% of the
+# time at d = 8). ``adaptive_edges`` then climbs
 # nested rules on the points t = j/8,
 #
 #     level 1: t = 1/2       level 2: + 1/4, 3/4       level 3: + 1/8, 3/8, 5/8, 7/8
@@ -1093,6 +1097,97 @@ def _rule_value(lv, sF, sG, s, hermite, herm_a, rules_h, rules_v, df0, df1, dg0,
     return Rl, Al
 
 
+@njit(cache=True, inline="always")
+def _canonical(P, ia, ib):
+    """(start, end) of the segment between nodes ia and ib in its canonical orientation
+    (lexicographic order of the endpoints) and the sign that orientation gives A."""
+    for i in range(P.shape[1]):
+        if P[ib, i] != P[ia, i]:
+            if P[ib, i] < P[ia, i]:
+                return ib, ia, -1.0
+            break
+    return ia, ib, 1.0
+
+
+@njit(cache=True, fastmath=_FM)
+def _ends_range(q_start, q_stop, order, P, ea, eb, Ln, Gn, Sn, diag, hermite, tens, inv_scale,
+                okind, oparams, omn, onn, Jn, max_norm, EF, ED, EG, EDG, ER):
+    """The segment ends order[q_start:q_stop] of ``adaptive_ends`` (serial)."""
+    n, d = P.shape
+    E = ea.shape[0]
+    y = np.empty(d)
+    u = np.empty(d)
+    v = np.empty(d)
+    uu = np.empty(Sn.shape[2] if tens else 1)
+    for q in range(q_start, q_stop):
+        idx = order[q]
+        e = idx if idx < E else idx - E
+        ia, ib, _ = _canonical(P, ea[e], eb[e])
+        x = ea[e] if idx < E else eb[e]
+        c = 0 if x == ia else 1
+        h2 = 0.0
+        for i in range(d):
+            v[i] = P[ib, i] - P[ia, i]
+            h2 += v[i] * v[i]
+        if h2 == 0.0:
+            EF[e, c] = 0.0
+            ED[e, c] = 0.0
+            EG[e, c] = 0.0
+            EDG[e, c] = 0.0
+            ER[e, c] = False
+            continue
+        if diag:
+            sq = _solve_norm(Ln[x], v, y, u, True, d, True)
+        else:
+            sq = _gnorm(Gn, x, v, u, d)
+        f = math.sqrt(sq) if sq >= 0.0 else np.nan
+        df = 0.0
+        if tens:
+            df = inv_scale * _deriv_quad(Sn, x, u, v, uu, diag, d) / (2.0 * f)
+        EF[e, c] = f
+        ED[e, c] = df
+        g = 0.0
+        dg = 0.0
+        resc = False
+        if okind != OMEGA_NONE:
+            for i in range(d):
+                g += omn[x, i] * v[i]
+            if max_norm > 0.0 and onn[x] > max_norm:
+                g *= max_norm / onn[x]
+                resc = True
+            if hermite and okind == OMEGA_RBF:
+                qv = 0.0
+                for i in range(d):
+                    for j in range(d):
+                        qv += v[i] * Jn[x, i, j] * v[j]
+                dg = -2.0 * oparams[3] * qv
+        EG[e, c] = g
+        EDG[e, c] = dg
+        ER[e, c] = resc
+
+
+@njit(cache=True, parallel=True)
+def adaptive_ends(order, P, ea, eb, Ln, Gn, Sn, diag, hermite, tens, inv_scale, okind, oparams,
+                  omn, onn, Jn, max_norm, EF, ED, EG, EDG, ER):
+    """Endpoint data of every segment, computed node by node.
+
+    ``order`` lists the segment ends (e for the end at ea[e], E + e for the end at eb[e])
+    grouped by node, so each node's factor, inverse and derivative tensors are read once
+    for all its segments instead of once per segment (the segment loop meets most of its
+    second endpoints cold in cache). Column 0 of each output is the segment's canonical
+    start, column 1 its end (``_canonical``), with v = end - start:
+    EF = f = sqrt(v^T G v); ED = f' along v (tens: Hermite data); EG = <omega, v>
+    (rescaled where max_norm > 0 requires it, ER then True); EDG = d/dt <omega, v>
+    (RBF 1-forms, Hermite rules). Zero-length segments get zeros.
+    """
+    m = order.shape[0]
+    nchunks = min(m, 1024)
+    for c in prange(nchunks):
+        _ends_range(c * m // nchunks, (c + 1) * m // nchunks, order, P, ea, eb, Ln, Gn, Sn,
+                    diag, hermite, tens, inv_scale, okind, oparams, omn, onn, Jn, max_norm, EF,
+                    ED, EG, EDG, ER)
+
+
 #: segments integrated together by ``_edges_range``: their level-1 points (t = 1/2) form
 #: one ``_wsum`` block, the level-2 points (t = 1/4, 3/4) of those level 1 does not accept
 #: at most two
@@ -1101,8 +1196,8 @@ EDGE_BLOCK = 4
 
 @njit(cache=True, fastmath=_FM)
 def _edges_range(e_start, e_stop, P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, diag,
-                 inv_scale, qcut, table, use_table, Ln, Gn, Sn, hermite, okind, oparams, omn,
-                 onn, Jn, max_norm, rtol, rules_h, rules_v, level_new, tq, wq, max_depth,
+                 inv_scale, qcut, table, use_table, EF, ED, EG, EDG, ER, hermite, okind, oparams,
+                 onn, max_norm, rtol, rules_h, rules_v, level_new, tq, wq, max_depth,
                  R, A, worst, level):
     """The segments e_start <= e < e_stop of ``adaptive_edges`` (serial).
 
@@ -1128,9 +1223,6 @@ def _edges_range(e_start, e_stop, P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, di
     Cx = np.empty((GV, npad))
     xb = np.empty(K)
     ib_ = np.empty(K, dtype=np.int64)
-    uu = np.empty(npad)
-    y = np.empty(d)
-    u = np.empty(d)
     z = np.empty(d)
     om = np.zeros(d)
     # _finish4: points, directions, work arrays, results (per row of Cb)
@@ -1179,16 +1271,7 @@ def _edges_range(e_start, e_stop, P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, di
         nact = 0
         for s in range(nblk):
             e = e0 + s
-            ia = ea[e]
-            ib = eb[e]
-            # canonical orientation
-            sgn = 1.0
-            for i in range(d):
-                if P[ib, i] != P[ia, i]:
-                    if P[ib, i] < P[ia, i]:
-                        ia, ib = ib, ia
-                        sgn = -1.0
-                    break
+            ia, ib, sgn = _canonical(P, ea[e], eb[e])
             v = s_v[nact]
             h2 = 0.0
             for i in range(d):
@@ -1203,23 +1286,11 @@ def _edges_range(e_start, e_stop, P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, di
                 worst[e] = wst
                 level[e] = 0
                 continue
-            # endpoint values and derivatives (Hermite data)
-            if diag:
-                s0 = _solve_norm(Ln[ia], v, y, u, True, d, True)
-            else:
-                s0 = _gnorm(Gn, ia, v, u, d)
-            f0 = math.sqrt(s0) if s0 >= 0.0 else np.nan
-            df0 = 0.0
-            if hermite and K > 0:
-                df0 = inv_scale * _deriv_quad(Sn, ia, u, v, uu, diag, d) / (2.0 * f0)
-            if diag:
-                s1 = _solve_norm(Ln[ib], v, y, u, True, d, True)
-            else:
-                s1 = _gnorm(Gn, ib, v, u, d)
-            f1 = math.sqrt(s1) if s1 >= 0.0 else np.nan
-            df1 = 0.0
-            if hermite and K > 0:
-                df1 = inv_scale * _deriv_quad(Sn, ib, u, v, uu, diag, d) / (2.0 * f1)
+            # endpoint values and derivatives (Hermite data), from ``adaptive_ends``
+            f0 = EF[e, 0]
+            f1 = EF[e, 1]
+            df0 = ED[e, 0]
+            df1 = ED[e, 1]
             if not (f0 == f0 and f1 == f1):
                 R[e] = np.nan
                 A[e] = 0.0
@@ -1228,36 +1299,12 @@ def _edges_range(e_start, e_stop, P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, di
                 continue
             s_F[nact, 0] = f0
             s_F[nact, 8] = f1
-            s_G[nact, 0] = 0.0
-            s_G[nact, 8] = 0.0
-            dg0 = 0.0
-            dg1 = 0.0
-            herm_a = hermite
-            if okind != OMEGA_NONE:
-                g0 = 0.0
-                g1 = 0.0
-                for i in range(d):
-                    g0 += omn[ia, i] * v[i]
-                    g1 += omn[ib, i] * v[i]
-                if max_norm > 0.0:
-                    if onn[ia] > max_norm:
-                        g0 *= max_norm / onn[ia]
-                        herm_a = False
-                    if onn[ib] > max_norm:
-                        g1 *= max_norm / onn[ib]
-                        herm_a = False
-                s_G[nact, 0] = g0
-                s_G[nact, 8] = g1
-                if herm_a and okind == OMEGA_RBF:
-                    oinv = oparams[3]
-                    q0 = 0.0
-                    q1 = 0.0
-                    for i in range(d):
-                        for j in range(d):
-                            q0 += v[i] * Jn[ia, i, j] * v[j]
-                            q1 += v[i] * Jn[ib, i, j] * v[j]
-                    dg0 = -2.0 * oinv * q0
-                    dg1 = -2.0 * oinv * q1
+            s_G[nact, 0] = EG[e, 0]
+            s_G[nact, 8] = EG[e, 1]
+            # Hermite rules for A unless omega was rescaled at an end
+            herm_a = hermite and not (ER[e, 0] or ER[e, 1])
+            dg0 = EDG[e, 0] if herm_a else 0.0
+            dg1 = EDG[e, 1] if herm_a else 0.0
             # roots products need bounded t(1-t) factors
             tab = use_table and K > 0
             eta = 0.0
@@ -1489,12 +1536,13 @@ def _edges_range(e_start, e_stop, P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, di
 
 @njit(cache=True, parallel=True)
 def adaptive_edges(P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut,
-                   table, use_table, Ln, Gn, Sn, hermite, okind, oparams, omn, onn, Jn, max_norm,
+                   table, use_table, EF, ED, EG, EDG, ER, hermite, okind, oparams, onn, max_norm,
                    rtol, rules_h, rules_v, level_new, tq, wq, max_depth, nchunks,
                    R, A, worst, level):
     """Adaptive integrals of R and A over the segments P[ea[e]] -> P[eb[e]].
 
-    Uses the node data of ``adaptive_nodes``. level[e] receives the accepted level
+    Uses the roots table and |omega| of ``adaptive_nodes`` and the endpoint data of
+    ``adaptive_ends``. level[e] receives the accepted level
     (1..3) or 4 for the bisection fallback. Each segment is integrated in a
     canonical orientation (lexicographic order of its endpoints), so a -> b and
     b -> a give bitwise the same R and opposite A. The segments are split into
@@ -1503,8 +1551,8 @@ def adaptive_edges(P, ea, eb, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, 
     n = ea.shape[0]
     for c in prange(nchunks):
         _edges_range(c * n // nchunks, (c + 1) * n // nchunks, P, ea, eb, cT, wkind, wdT,
-                     wfull, MtT, C0p, diag, inv_scale, qcut, table, use_table, Ln, Gn, Sn,
-                     hermite, okind, oparams, omn, onn, Jn, max_norm, rtol, rules_h, rules_v,
+                     wfull, MtT, C0p, diag, inv_scale, qcut, table, use_table, EF, ED, EG, EDG,
+                     ER, hermite, okind, oparams, onn, max_norm, rtol, rules_h, rules_v,
                      level_new, tq, wq, max_depth, R, A, worst, level)
 
 

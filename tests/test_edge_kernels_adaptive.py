@@ -262,3 +262,56 @@ def test_compact_and_stable_order_match_numpy(rng, n):
     keys = rng.integers(0, n, 5000)  # many ties: stability matters
     assert_array_equal(_stable_order(keys, n), np.argsort(keys, kind="stable"))
     assert_array_equal(_stable_order(np.zeros(0, dtype=np.int64), n), np.zeros(0, dtype=np.int64))
+
+
+@pytest.mark.parametrize("family", ["rhvae", "vae_diag_rbf"])
+def test_segment_end_data_matches_numpy_and_finite_differences(rng, family, monkeypatch):
+    """adaptive_ends (the end values and derivatives the Hermite rules use, computed node
+    by node) against the metric's own numpy integrands at the segment ends and central
+    differences along the segment; a wrong derivative would only cost speed downstream
+    (levels rejected), so it is checked here directly."""
+    import graphgeo.costs as gc
+
+    d = 3
+    X = mixture(rng, 300, d)
+    if family == "rhvae":
+        metric = rhvae(rng, X, 30)
+    else:
+        base = gg.VAECometric(X[:60], np.exp(0.3 * rng.normal(size=(60, d))), 1.0, 1e-3)
+        centers = X[rng.choice(len(X), 15, replace=False)]
+        field = gg.RBFField(centers, 0.02 * rng.normal(size=(15, d)), bandwidth=1.0)
+        metric = gg.Randers(base, field)
+    ia, ib = knn_segments(X, 5)
+    seen = {}
+    real = gc._seg.adaptive_ends
+
+    def spy(order, P, ea, eb, *args):
+        real(order, P, ea, eb, *args)
+        seen.update(P=P.copy(), ea=ea.copy(), eb=eb.copy(), out=[a.copy() for a in args[-5:]])
+
+    monkeypatch.setattr(gc._seg, "adaptive_ends", spy)
+    gg.segment_costs(metric, X, ia, ib)
+    P, ea, eb = seen["P"], seen["ea"], seen["eb"]
+    EF, ED, EG, EDG, ER = seen["out"]
+    # canonical orientation: lexicographic order of the endpoints
+    swap = np.array([tuple(P[j]) < tuple(P[i]) for i, j in zip(ea, eb)])
+    a = np.where(swap[:, None], P[eb], P[ea])
+    b = np.where(swap[:, None], P[ea], P[eb])
+    v = b - a
+    h = 1e-5
+
+    def integrands(t):
+        f, g, _ = metric._segment_integrands(a + t * v, v)
+        return np.asarray(f), np.asarray(g)
+
+    for c, t in ((0, 0.0), (1, 1.0)):
+        f, g = integrands(t)
+        assert_allclose(EF[:, c], f, rtol=1e-12)
+        assert_allclose(EG[:, c], g, rtol=1e-10, atol=1e-15)
+        fp, gp = integrands(t + h)
+        fm, gm = integrands(t - h)
+        assert_allclose(ED[:, c], (fp - fm) / (2 * h), rtol=1e-6, atol=1e-9 * np.abs(f).max())
+        if family != "rhvae":
+            assert_allclose(EDG[:, c], (gp - gm) / (2 * h), rtol=1e-5,
+                            atol=1e-8 * np.abs(g).max())
+    assert not ER.any()
