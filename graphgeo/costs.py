@@ -146,7 +146,7 @@ def _fixed(metric, a_pts, ia, ib, b_pts, quadrature):
         driver(a_pts, b_pts, np.ascontiguousarray(ia, dtype=np.int64),
                np.ascontiguousarray(ib, dtype=np.int64), tq, wq, params, okind, oparams,
                -1.0 if max_norm is None else max_norm, R, A, worst)
-        _check_finite(R, a_pts[ia], b_pts[ib])
+        _check_finite(R, a_pts, ia, b_pts, ib)
     else:
         R, A, worst = generic_segment_costs(metric, a_pts[ia], b_pts[ib], tq, wq, max_norm)
     if randers and max_norm is None and worst.max(initial=0.0) >= 1.0:
@@ -160,13 +160,15 @@ def _omega(metric):
     return _seg.OMEGA_NONE, _seg.omega_params(metric.dim)
 
 
-def _check_finite(R, a, b):
+def _check_finite(R, a_pts, ia, b_pts, ib):
+    """NotSPDError naming the first segment a_pts[ia[e]] -> b_pts[ib[e]] whose cost is not
+    finite (the endpoints are only gathered then)."""
     if not np.all(np.isfinite(R)):
         bad = int(np.flatnonzero(~np.isfinite(R))[0])
         raise NotSPDError(
             f"the metric is not positive definite on the segment from "
-            f"{np.array2string(a[bad], precision=4)} to "
-            f"{np.array2string(b[bad], precision=4)}; check the metric parameters."
+            f"{np.array2string(a_pts[ia[bad]], precision=4)} to "
+            f"{np.array2string(b_pts[ib[bad]], precision=4)}; check the metric parameters."
         )
 
 
@@ -221,7 +223,7 @@ def _adaptive(metric, a_pts, ia, ib, b_pts, rtol):
         for dst, src in zip((R, A, worst, level), out):
             dst[order] = src
         ea, eb = rank[ea], rank[eb]
-        _check_finite(R, P[ea], P[eb])
+        _check_finite(R, P, ea, P, eb)
     if randers and max_norm is None and worst.max(initial=0.0) >= 1.0:
         _raise_worst(metric, worst, P[ea], P[eb], ia, ib)
     return R, A, worst, level

@@ -315,3 +315,16 @@ def test_segment_end_data_matches_numpy_and_finite_differences(rng, family, monk
             assert_allclose(EDG[:, c], (gp - gm) / (2 * h), rtol=1e-5,
                             atol=1e-8 * np.abs(g).max())
     assert not ER.any()
+
+
+def test_non_finite_cost_names_its_segment():
+    """The NotSPDError raised for a non-finite kernel result names that segment's endpoints
+    (gathered only on failure)."""
+    from graphgeo.costs import _check_finite
+
+    P = np.arange(12.0).reshape(6, 2)
+    ia = np.array([0, 1, 2])
+    ib = np.array([3, 4, 5])
+    _check_finite(np.ones(3), P, ia, P, ib)
+    with pytest.raises(gg.NotSPDError, match=r"from \[2\. 3\.\] to \[8\. 9\.\]"):
+        _check_finite(np.array([1.0, np.nan, np.inf]), P, ia, P, ib)
