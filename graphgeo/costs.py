@@ -262,7 +262,7 @@ def _stable_order(keys, n):
     keys = np.asarray(keys, dtype=np.int64)
     order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
     shift = 16
-    while (n - 1) >> shift:
+    while n > 1 and (n - 1) >> shift:
         digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
         order = order[np.argsort(digit, kind="stable")]
         shift += 16
@@ -285,16 +285,19 @@ def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
     per_node = (K + (d * npad if hermite and K > 0 else 0) + (0 if diag else d * d) + npad
                 + 2 * d + 1 + (d * d if rbf else 0))
     max_nodes = max(256, NODE_MEMORY_BUDGET // per_node)
+    # the segments' end data (adaptive_ends: 9 float64-sized entries per segment) take at
+    # most a quarter of the budget
+    max_segments = max(1024, NODE_MEMORY_BUDGET // 36)
     R = np.empty(n)
     A = np.empty(n)
     worst = np.zeros(n)
     level = np.zeros(n, dtype=np.int8)
-    if n_nodes <= max_nodes:
+    if n_nodes <= max_nodes and n <= max_segments:
         groups = [(0, n, P, ea, eb)]
     else:
         # consecutive segments (in locality order) share most of their nodes
         groups = []
-        step = max(1, int(n * max_nodes / n_nodes * 0.7))
+        step = max(1, min(int(n * max_nodes / n_nodes * 0.7), max_segments))
         for s in range(0, n, step):
             nodes, inv = np.unique(np.concatenate([ea[s:s + step], eb[s:s + step]]),
                                    return_inverse=True)

@@ -229,6 +229,17 @@ def test_node_memory_groups_give_identical_costs(rng, monkeypatch):
     R2, A2 = gg.segment_costs(metric, X, ia, ib)
     assert_array_equal(R2, R)
     assert_array_equal(A2, A)
+    # every node's data fits (52 entries per node here, 1500 nodes) but not every segment's
+    # end data (a quarter of the budget: 2777 of the segments): groups by segments
+    monkeypatch.setattr(costs, "NODE_MEMORY_BUDGET", 100_000)
+    assert len(ia) > 100_000 // 36
+    calls = []
+    real = costs._seg.adaptive_ends
+    monkeypatch.setattr(costs._seg, "adaptive_ends", lambda *a: (calls.append(1), real(*a)))
+    R3, A3 = gg.segment_costs(metric, X, ia, ib)
+    assert len(calls) >= 2
+    assert_array_equal(R3, R)
+    assert_array_equal(A3, A)
 
 
 def test_segment_costs_validates_inputs():
