@@ -1,7 +1,9 @@
 """Many-source distances fanned out over a Dask cluster.
 
 The graph's CSR arrays are shipped once to every worker (``client.scatter(...,
-broadcast=True)``); each task runs the numba many-source kernel on a block of
+broadcast=True)``: keys private to the call, because content-hashed keys are
+shared with an earlier call on the same graph, whose release can race with this call's
+scatter and lose the data under its tasks); each task runs the numba many-source kernel on a block of
 sources; the client gathers blocks as they complete and writes them into the
 result (an array or an ``np.memmap`` for results larger than memory). Tasks are
 pure functions of their inputs, so a worker that dies mid-job only delays the
@@ -55,6 +57,21 @@ def _client(client):
     return client
 
 
+def _completed(futures):
+    """(future, result) as the tasks finish; a cancelled task (dask hands its
+    CancelledError over as the result) raises instead of being written as data."""
+    from distributed import as_completed
+
+    for fut, res in as_completed(futures, with_results=True):
+        if isinstance(res, BaseException):
+            raise RuntimeError(
+                f"a distance task was cancelled on the cluster ({type(res).__name__}: {res}); "
+                "no partial result is returned. Rerun the call; if it recurs, check the "
+                "workers' logs."
+            ) from res
+        yield fut, res
+
+
 def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float64, out=None,
               block_size=256, retries=3):
     """Like ``g.distances`` (same arguments and result), computed on a Dask cluster.
@@ -95,7 +112,7 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
     if len(src) == 0:
         return out
     lay = _layout(g)  # the renumbered graph the kernels run on
-    csr = client.scatter(lay.csr(), broadcast=True)
+    csr = client.scatter(lay.csr(), broadcast=True, hash=False)
     tgt_new = lay.inv[tgt]
     futures = {}
     for s in range(0, len(src), block_size):
@@ -107,9 +124,7 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
         fut = client.submit(_rows_task, csr, sptr, lay.inv[seeds], offsets, tgt_new, lim, dtype,
                             retries=retries, pure=False)
         futures[fut.key] = (fut, s, e)
-    from distributed import as_completed
-
-    for fut, block in as_completed([f for f, _, _ in futures.values()], with_results=True):
+    for fut, block in _completed([f for f, _, _ in futures.values()]):
         _, s, e = futures[fut.key]
         out[s:e] = block
     if isinstance(out, np.memmap):
@@ -137,7 +152,7 @@ def pair_distances(g, client, src, dst, limit=None, block_size=1024, retries=3):
     usrc, start = np.unique(src[order], return_index=True)
     bounds = np.append(start, len(src))
     lay = _layout(g)
-    csr = client.scatter(lay.csr(), broadcast=True)
+    csr = client.scatter(lay.csr(), broadcast=True, hash=False)
     futures = []
     for b in range(0, len(usrc), block_size):
         e = min(b + block_size, len(usrc))
@@ -146,8 +161,6 @@ def pair_distances(g, client, src, dst, limit=None, block_size=1024, retries=3):
         futures.append(client.submit(_pairs_task, csr, lay.inv[usrc[b:e]], tptr,
                                      lay.inv[dst[order[lo:hi]]], order[lo:hi], lim,
                                      retries=retries, pure=False))
-    from distributed import as_completed
-
-    for _, (pos, vals) in as_completed(futures, with_results=True):
+    for _, (pos, vals) in _completed(futures):
         out[pos] = vals
     return out

@@ -65,6 +65,30 @@ def test_pair_distances_equal_single_machine(client, graph):
                        graph.pair_distances(s, t))
 
 
+def test_back_to_back_calls_on_one_graph(client, graph):
+    """Consecutive calls on the same graph ship its arrays under keys of their own: with
+    content-hashed keys a call could reuse the keys an earlier call was releasing and lose
+    the data under its tasks (seen in CI: FutureCancelledError written as a result)."""
+    rng = np.random.default_rng(3)
+    tgt = rng.choice(graph.n_nodes, 30, replace=False)
+    for i in range(12):
+        src = rng.choice(graph.n_nodes, 12, replace=False)
+        assert_array_equal(ggd.distances(graph, client, src, tgt, block_size=3),
+                           graph.distances(src, tgt))
+        s = rng.integers(0, graph.n_nodes, 40)
+        assert_array_equal(ggd.pair_distances(graph, client, s, tgt[:1].repeat(40), block_size=7),
+                           graph.pair_distances(s, tgt[:1].repeat(40)))
+
+
+def test_cancelled_task_raises_instead_of_writing(client):
+    """dask hands a cancelled task's CancelledError over as its result: it must raise, not
+    be written into the distance matrix."""
+    ev = client.submit(time.sleep, 30, pure=False)
+    client.cancel([ev])
+    with pytest.raises(RuntimeError, match="cancelled"):
+        list(ggd._completed([ev]))
+
+
 def test_killed_worker_loses_nothing(client, graph):
     """SIGKILL one worker mid-job: its tasks are rerun and the answer is exact."""
     src = np.arange(graph.n_nodes)
