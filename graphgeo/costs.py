@@ -215,14 +215,13 @@ def _adaptive(metric, a_pts, ia, ib, b_pts, rtol):
         perm, order = _locality_order(len(P), ea, eb)
         rank = np.empty_like(perm)
         rank[perm] = np.arange(len(perm))
-        P = np.ascontiguousarray(P[perm], dtype=np.float64)
         ea_o = np.ascontiguousarray(rank[ea[order]], dtype=np.int64)
         eb_o = np.ascontiguousarray(rank[eb[order]], dtype=np.int64)
-        out = _fused_adaptive(metric, kern, P, ea_o, eb_o, rtol, max_norm)
+        out = _fused_adaptive(metric, kern, np.ascontiguousarray(P[perm], dtype=np.float64),
+                              ea_o, eb_o, rtol, max_norm)
         R, A, worst, level = (np.empty_like(x) for x in out)
         for dst, src in zip((R, A, worst, level), out):
             dst[order] = src
-        ea, eb = rank[ea], rank[eb]
         _check_finite(R, P, ea, P, eb)
     if randers and max_norm is None and worst.max(initial=0.0) >= 1.0:
         _raise_worst(metric, worst, P[ea], P[eb], ia, ib)
@@ -299,8 +298,7 @@ def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
         groups = []
         step = max(1, min(int(n * max_nodes / n_nodes * 0.7), max_segments))
         for s in range(0, n, step):
-            nodes, inv = np.unique(np.concatenate([ea[s:s + step], eb[s:s + step]]),
-                                   return_inverse=True)
+            nodes, inv = _compact(np.concatenate([ea[s:s + step], eb[s:s + step]]), n_nodes)
             m = min(step, n - s)
             groups.append((s, s + m, P[nodes], inv[:m], inv[m:]))
     # node buffers sized for the largest group, reused by every group (page faults once)
@@ -315,6 +313,7 @@ def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
              np.empty((ne_max, 2)), np.empty((ne_max, 2), dtype=np.bool_))
     tq, wq = gauss_legendre(8)
     nthreads = numba.get_num_threads()
+    mn = -1.0 if max_norm is None else float(max_norm)
     for s, e, Pg, eag, ebg in groups:
         m = len(Pg)
         table, Ln, Gn, Sn, omn, onn, Jn = (b[:m] if len(b) else b for b in bufs)
@@ -338,7 +337,6 @@ def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
         ne = e - s
         EF, ED, EG, EDG = (x[:ne] for x in ebufs[:4])
         ER = ebufs[4][:ne]
-        mn = -1.0 if max_norm is None else float(max_norm)
         # the segments' endpoint data, node by node (segment ends grouped by node)
         ends = _stable_order(np.concatenate([eag, ebg]), m)
         with numba.parallel_chunksize(1):

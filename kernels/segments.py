@@ -1113,7 +1113,7 @@ def _canonical(P, ia, ib):
 def _ends_range(q_start, q_stop, order, P, ea, eb, Ln, Gn, Sn, diag, hermite, tens, inv_scale,
                 okind, oparams, omn, onn, Jn, max_norm, EF, ED, EG, EDG, ER):
     """The segment ends order[q_start:q_stop] of ``adaptive_ends`` (serial)."""
-    n, d = P.shape
+    d = P.shape[1]
     E = ea.shape[0]
     y = np.empty(d)
     u = np.empty(d)
