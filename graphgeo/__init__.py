@@ -22,6 +22,7 @@ from .exceptions import (
     GraphGeoError,
     InvalidInputError,
     MetricError,
+    MissingDependencyError,
     NoPathError,
     NotFittedError,
     NotSPDError,
@@ -108,4 +109,5 @@ __all__ = [
     "DisconnectedGraphError",
     "NoPathError",
     "NotFittedError",
+    "MissingDependencyError",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "check_node",
     "check_nodes",
     "check_spd",
+    "check_metric",
 ]
 
 
@@ -185,3 +186,51 @@ def check_spd(mats, name, tol=0.0):
             "Add a small multiple of the identity, or check how the matrices were built."
         )
     return np.ascontiguousarray(mats)
+
+
+def check_metric(metric, name="metric", dim=None, randers=None, fused=None):
+    """A graphgeo metric object, optionally of a given dimension / kind.
+
+    ``randers``: True requires a Randers metric, False refuses one (a base metric is
+    needed), None accepts both. ``dim``: the dimension the caller's points have.
+    ``fused``: True requires a metric with a compiled kernel.
+
+    Raises
+    ------
+    InvalidInputError
+        When ``metric`` is not a graphgeo metric or not of the requested kind.
+    MetricError
+        When its dimension differs from ``dim``.
+    """
+    from .metrics import Metric, Randers  # the metrics import this module
+
+    if not isinstance(metric, Metric):
+        raise InvalidInputError(
+            f"{name} must be a graphgeo metric (gg.Euclidean(d), gg.RHVAEMetric(...), "
+            f"gg.FieldMetric(fn), gg.Randers(base, omega), ...); received {_describe(metric)}. "
+            "Wrap a callable z -> G(z) in gg.FieldMetric(fn)."
+        )
+    is_randers = isinstance(metric, Randers)
+    if randers is True and not is_randers:
+        raise InvalidInputError(
+            f"{name} must be a Randers metric (gg.Randers(base, omega)); received "
+            f"{type(metric).__name__}. Wrap it: gg.Randers({name}, omega)."
+        )
+    if randers is False and is_randers:
+        raise InvalidInputError(
+            f"{name} must be a Riemannian base metric, not a Randers metric; received "
+            f"{metric!r}. Pass its base ({name}.base) instead."
+        )
+    if fused is True and not metric.fused:
+        raise InvalidInputError(
+            f"{name} must have a compiled kernel (Euclidean, ConstantMetric, a centroid "
+            f"cometric, ...); received {type(metric).__name__}, which is evaluated generically."
+        )
+    if dim is not None and metric.dim is not None and metric.dim != dim:
+        from .exceptions import MetricError
+
+        raise MetricError(
+            f"{name} is defined on R^{metric.dim} but the points have dimension {dim}; build "
+            "the metric for the points' dimension (or encode the points with the metric's model)."
+        )
+    return metric

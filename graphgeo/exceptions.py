@@ -14,6 +14,7 @@ __all__ = [
     "DisconnectedGraphError",
     "NoPathError",
     "NotFittedError",
+    "MissingDependencyError",
     "GraphGeoWarning",
     "DuplicatePointsWarning",
     "DisconnectedGraphWarning",
@@ -50,6 +51,13 @@ class NoPathError(GraphGeoError, RuntimeError):
 
 class NotFittedError(GraphGeoError, ValueError, AttributeError):
     """An estimator was used before fit (also ValueError and AttributeError, as in scikit-learn)."""
+
+
+class MissingDependencyError(GraphGeoError, ImportError):
+    """An optional dependency (torch, matplotlib, dask, cupy, ...) is not installed.
+
+    The message names the feature that needs it and the pip extra that installs it.
+    """
 
 
 class GraphGeoWarning(UserWarning):
