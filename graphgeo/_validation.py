@@ -10,7 +10,7 @@ import operator
 
 import numpy as np
 
-from .exceptions import InvalidInputError, NotSPDError
+from .exceptions import InvalidInputError, MetricError, NotSPDError
 
 __all__ = [
     "as_array",
@@ -22,7 +22,19 @@ __all__ = [
     "check_nodes",
     "check_spd",
     "check_metric",
+    "check_bool",
+    "check_quadrature",
+    "check_limit",
+    "check_random_state",
+    "check_seed",
+    "check_graph",
+    "check_polyline",
+    "check_curves",
+    "check_device",
 ]
+
+#: the quadrature option that selects error-controlled node-shared rules
+ADAPTIVE = "adaptive"
 
 
 def _describe(x):
@@ -198,11 +210,11 @@ def check_metric(metric, name="metric", dim=None, randers=None, fused=None):
     Raises
     ------
     InvalidInputError
-        When ``metric`` is not a graphgeo metric or not of the requested kind.
+        When ``metric`` is not a graphgeo metric.
     MetricError
-        When its dimension differs from ``dim``.
+        When it is not of the requested kind, or its dimension differs from ``dim``.
     """
-    from .metrics import Metric, Randers  # the metrics import this module
+    from .metrics import Metric, Randers  # the metrics import this module: imported on use
 
     if not isinstance(metric, Metric):
         raise InvalidInputError(
@@ -212,25 +224,179 @@ def check_metric(metric, name="metric", dim=None, randers=None, fused=None):
         )
     is_randers = isinstance(metric, Randers)
     if randers is True and not is_randers:
-        raise InvalidInputError(
+        raise MetricError(
             f"{name} must be a Randers metric (gg.Randers(base, omega)); received "
             f"{type(metric).__name__}. Wrap it: gg.Randers({name}, omega)."
         )
     if randers is False and is_randers:
-        raise InvalidInputError(
+        raise MetricError(
             f"{name} must be a Riemannian base metric, not a Randers metric; received "
             f"{metric!r}. Pass its base ({name}.base) instead."
         )
     if fused is True and not metric.fused:
-        raise InvalidInputError(
+        raise MetricError(
             f"{name} must have a compiled kernel (Euclidean, ConstantMetric, a centroid "
             f"cometric, ...); received {type(metric).__name__}, which is evaluated generically."
         )
     if dim is not None and metric.dim is not None and metric.dim != dim:
-        from .exceptions import MetricError
-
         raise MetricError(
             f"{name} is defined on R^{metric.dim} but the points have dimension {dim}; build "
             "the metric for the points' dimension (or encode the points with the metric's model)."
         )
     return metric
+
+
+def check_bool(value, name):
+    """True or False (numpy bools accepted; 0/1 and other truthy values refused)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidInputError(f"{name} must be True or False; received {_describe(value)}.")
+    return bool(value)
+
+
+def check_quadrature(quadrature, name="quadrature"):
+    """A quadrature option: None (the default, resolved when segments are integrated, so
+    objects that store it keep "the default"), "adaptive", or an int in [1, 64] (that many
+    Gauss-Legendre points per segment)."""
+    if quadrature is None:
+        return None
+    if isinstance(quadrature, str):
+        if quadrature.strip().lower() == ADAPTIVE:
+            return ADAPTIVE
+        raise InvalidInputError(
+            f"{name} must be 'adaptive' or a number of Gauss-Legendre points in [1, 64]; "
+            f"received {quadrature!r}."
+        )
+    return check_int(quadrature, name, low=1, high=64,
+                     remedy="Use 'adaptive' (the default) for error-controlled node-shared "
+                            "rules, or a number of Gauss-Legendre points per segment.")
+
+
+def check_limit(limit, name="limit"):
+    """A search radius: None or np.inf (scipy's default) mean no limit, else a float >= 0."""
+    if limit is None or (isinstance(limit, (float, np.floating)) and limit == np.inf):
+        return np.inf
+    return check_float(limit, name, low=0.0)
+
+
+def check_random_state(random_state, name="random_state"):
+    """A numpy Generator from None, an int >= 0, a Generator or a legacy RandomState.
+
+    A Generator is used as given (its state advances, as in scikit-learn); a RandomState
+    seeds a new Generator from one draw.
+    """
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, bool):
+        return np.random.default_rng(check_int(random_state, name, low=0))
+    raise InvalidInputError(
+        f"{name} must be None, an int >= 0, a numpy Generator or RandomState; received "
+        f"{_describe(random_state)}. Pass an int for reproducible results."
+    )
+
+
+def check_seed(seed, name="seed"):
+    """An int seed >= 0 (for torch generators, which take no numpy Generator)."""
+    return check_int(seed, name, low=0, remedy="Pass a non-negative int, e.g. seed=0.")
+
+
+def check_graph(graph, name="graph", dim=None):
+    """A GeodesicGraph (of points in R^dim when given).
+
+    Raises
+    ------
+    InvalidInputError
+        When ``graph`` is not a GeodesicGraph or lives in another dimension.
+    """
+    from .graph import GeodesicGraph  # the graph imports this module: imported on use
+
+    if not isinstance(graph, GeodesicGraph):
+        raise InvalidInputError(
+            f"{name} must be a graphgeo.GeodesicGraph (gg.GeodesicGraph.build(points, metric, "
+            f"k=10)); received {_describe(graph)}."
+        )
+    if dim is not None and graph.dim != dim:
+        raise InvalidInputError(
+            f"{name} lives in R^{graph.dim} but the metric is defined on R^{dim}; build the "
+            "graph over points of the metric's latent space."
+        )
+    return graph
+
+
+def check_polyline(points, name="points", dim=None, min_rows=1):
+    """The (m, d) vertices of one polyline, from an array-like or a Path / Curve (its .points)."""
+    from .curves.path import Curve, Path
+
+    if isinstance(points, (Path, Curve)):
+        points = points.points
+    return check_points(points, name, dim=dim, min_rows=min_rows)
+
+
+def check_curves(curves, name="curves", dim=None, min_points=2):
+    """A batch of polylines with the same number of points, as a (B, n, d) float64 array.
+
+    ``curves``: one (n, d) array, a (B, n, d) array, or a sequence of (n, d) arrays.
+    Returns ``(curves, was_single)``, ``was_single`` True for one (n, d) input.
+    """
+    if isinstance(curves, (list, tuple)) and len(curves) and hasattr(curves[0], "shape") \
+            and np.ndim(curves[0]) == 2:
+        lens = {np.shape(c)[0] for c in curves}
+        if len(lens) > 1:
+            raise InvalidInputError(
+                f"{name} must all have the same number of points to be processed together; "
+                f"received lengths {sorted(lens)[:5]}. Resample them first with "
+                "gg.resample_polyline(curve, n_points)."
+            )
+    arr = as_array(curves, name)
+    single = arr.ndim == 2
+    if single:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise InvalidInputError(
+            f"{name} must have shape (n_points, dim) or (n_curves, n_points, dim); received "
+            f"{_describe(arr)}."
+        )
+    if arr.shape[1] < min_points:
+        raise InvalidInputError(
+            f"{name} must hold at least {min_points} points per curve; received {arr.shape[1]}."
+        )
+    if dim is not None and arr.shape[2] != dim:
+        raise InvalidInputError(
+            f"{name} has dimension {arr.shape[2]} but the metric is defined on R^{dim}; pass "
+            "curves in the metric's latent space."
+        )
+    return np.ascontiguousarray(check_finite(arr, name)), single
+
+
+def check_device(device, name="device", default=None):
+    """A torch.device from None (``default``, else CPU), 'auto', 'cpu', 'cuda[:i]' or a torch.device.
+
+    Raises
+    ------
+    MissingDependencyError
+        When torch is not installed.
+    InvalidInputError
+        For any other value, or 'cuda' when torch sees no CUDA device.
+    """
+    from ._optional import require
+
+    torch = require("torch", f"{name}= (torch computation)")
+    if device is None:
+        return torch.device(default) if default is not None else torch.device("cpu")
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if isinstance(device, str) and (device == "cpu" or device.startswith("cuda")):
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise InvalidInputError(
+                f"{name} is {device!r} but torch sees no CUDA device; pass {name}='cpu' or 'auto'."
+            )
+        return torch.device(device)
+    raise InvalidInputError(
+        f"{name} must be None, 'auto', 'cpu', 'cuda[:i]' or a torch.device; received "
+        f"{_describe(device)}."
+    )
