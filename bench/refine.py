@@ -32,8 +32,8 @@ import time
 import numpy as np
 
 import graphgeo as gg
-from graphgeo.geodesic import geodesic, geodesics
-from graphgeo.refine import refine
+from graphgeo.curves import geodesic, geodesics
+from graphgeo.curves.refine import refine
 
 
 def hyperbolic(d):

@@ -15,8 +15,18 @@ from importlib.metadata import PackageNotFoundError, version
 from . import exceptions, learn, maps, monotone, plot
 from .cluster import GeodesicKMedoids
 from .costs import curve_length, segment_costs
-from .curves import Path
-from .geodesic import Curve, geodesic, geodesics
+from .curves import (
+    Curve,
+    Path,
+    RefineResult,
+    Shortcut,
+    geodesic,
+    geodesics,
+    refine_curves,
+    resample_polyline,
+    shortcut,
+    spline,
+)
 from .exceptions import (
     DisconnectedGraphError,
     GraphGeoError,
@@ -50,9 +60,6 @@ from .metrics import (
     RHVAEMetric,
     VAECometric,
 )
-from .refine import RefineResult
-from .refine import refine as refine_curves
-from .smoothing import Shortcut, resample_polyline, shortcut, spline
 
 try:
     __version__ = version("graphgeo")

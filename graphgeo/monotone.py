@@ -70,7 +70,7 @@ def measure_along(curve, decode, measure=None, n_points=None):
     pts = getattr(curve, "points", curve)
     pts = check_points(pts, "curve", min_rows=1)
     if n_points is not None:
-        from .smoothing import resample_polyline
+        from .curves.smoothing import resample_polyline
 
         pts = resample_polyline(pts, check_int(n_points, "n_points", low=2))
     if not callable(decode):

@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose
 
 import graphgeo as gg
 from graphgeo.exceptions import InvalidInputError
-from graphgeo.geodesic import Curve, geodesic, geodesics
+from graphgeo.curves import Curve, geodesic, geodesics
 
 torch = pytest.importorskip("torch")
 

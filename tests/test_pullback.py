@@ -28,7 +28,7 @@ from graphgeo.metrics import (
     metric_from_arrays,
     metric_to_arrays,
 )
-from graphgeo.refine import refine
+from graphgeo.curves.refine import refine
 
 torch = pytest.importorskip("torch")
 

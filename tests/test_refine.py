@@ -21,7 +21,7 @@ from numpy.testing import assert_allclose
 import graphgeo as gg
 from graphgeo.exceptions import InvalidInputError, MetricError
 from graphgeo.metrics import PullbackCometric, PullbackMetric
-from graphgeo.refine import _Problem, batch_curve_lengths, refine
+from graphgeo.curves.refine import _Problem, batch_curve_lengths, refine
 
 torch = pytest.importorskip("torch")
 
@@ -292,7 +292,7 @@ def test_pullback_energy_uses_decoder_chords(rng):
     net = _mlp(2, 3, 2)
     m = PullbackMetric(net, 2)
     X = torch.as_tensor(wiggle(straight(*rng.normal(size=(2, 2, 2)), 9), 0.05, rng))
-    from graphgeo.refine import segment_costs_torch
+    from graphgeo.curves.energy import segment_costs_torch
 
     c = segment_costs_torch(m, X, torch.tensor([0.5]), torch.tensor([1.0]))
     with torch.no_grad():

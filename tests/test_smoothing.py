@@ -18,7 +18,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import graphgeo as gg
 from graphgeo.curves import Path
 from graphgeo.exceptions import InvalidInputError
-from graphgeo.smoothing import resample_polyline, shortcut, spline
+from graphgeo.curves import resample_polyline, shortcut, spline
 
 
 def hyperbolic(d):
@@ -100,7 +100,7 @@ def test_shortcut_is_direction_aware():
 
 def test_shortcut_memory_budget_groups_and_narrows(hgraph, monkeypatch):
     """A tiny budget splits a batch into several kernel calls and narrows long spans."""
-    import graphgeo.smoothing as sm
+    import graphgeo.curves.smoothing as sm
 
     m, g = hgraph
     paths = [g.shortest_path(int(i), int(j)).points for i, j in [(0, 5), (10, 900), (3, 1200)]]

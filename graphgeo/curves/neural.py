@@ -10,7 +10,7 @@ straight segment) and trained with Adam on the same discrete energy as the point
 solver, (n - 1) sum_k c_k^2 over n evenly spaced t. All curves of a batch are trained
 together: their MLPs are stacked weight tensors evaluated with batched matmuls.
 
-It is a baseline to compare against: :func:`graphgeo.refine.refine` with
+It is a baseline to compare against: :func:`graphgeo.curves.refine.refine` (``gg.refine_curves``) with
 method="points" (the default) is faster and more precise. Use it through
 ``refine(metric, curves, method="neural", hidden=32, lr=1e-2, seed=0)`` or
 ``gg.geodesic(..., solver="neural")``; the comparison with the input curve (never
@@ -19,8 +19,10 @@ return a longer curve) is done by ``refine``.
 
 import numpy as np
 
-from ._backend import to_numpy
-from ._validation import check_float, check_int
+from .._backend import to_numpy
+from .._optional import require
+from .._validation import check_float, check_int, check_seed
+from .energy import energy_torch, quadrature_torch, torch_device
 
 __all__ = ["neural_refine"]
 
@@ -32,16 +34,12 @@ def neural_refine(metric, X, max_iter=500, tol=1e-10, quadrature=3, device=None,
     Returns (points (B, n, d), n_iter (B,), converged (B,)). ``converged``: the energy
     fell by less than max(tol, 1e-7) relatively over the last ``patience`` steps.
     """
-    import torch
-
-    from .costs import gauss_legendre
-    from .refine import resolve_device, segment_costs_torch
-
+    torch = require("torch", "the neural-curve baseline (refine_curves(method='neural'))")
     hidden = check_int(hidden, "hidden", low=1)
     lr = check_float(lr, "lr", low=0.0, low_open=True)
-    seed = check_int(seed, "seed", low=0)
+    seed = check_seed(seed)
     patience = check_int(patience, "patience", low=1)
-    dev = resolve_device(device, metric)
+    dev = torch_device(device, metric)
     B, n, d = X.shape
     f64 = dict(dtype=torch.float64, device=dev)
     gen = torch.Generator(device="cpu").manual_seed(seed)
@@ -58,7 +56,7 @@ def neural_refine(metric, X, max_iter=500, tol=1e-10, quadrature=3, device=None,
     z1 = torch.as_tensor(X[:, -1], **f64)
     scale = torch.linalg.vector_norm(z1 - z0, dim=1)[:, None, None]
     t = torch.linspace(0.0, 1.0, n, **f64)
-    tq, wq = (torch.as_tensor(a, **f64) for a in gauss_legendre(quadrature))
+    tq, wq = quadrature_torch(quadrature, dev)
     tt = t[None, :, None].expand(B, n, 1)
 
     def curves():
@@ -74,8 +72,7 @@ def neural_refine(metric, X, max_iter=500, tol=1e-10, quadrature=3, device=None,
     converged = np.zeros(B, dtype=bool)
     for it in range(max_iter):
         opt.zero_grad()
-        c = segment_costs_torch(metric, curves(), tq, wq)
-        E = (n - 1) * (c * c).sum(dim=1)
+        E = energy_torch(metric, curves(), tq, wq)
         E.sum().backward()
         opt.step()
         n_iter = it + 1

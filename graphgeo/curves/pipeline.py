@@ -19,84 +19,24 @@ can leave the straight line's basin: build a graph over the latent codes and pas
 
 import numpy as np
 
-from ._validation import as_array, check_choice, check_float, check_int, check_points, check_vector
-from .costs import check_quadrature
-from .exceptions import InvalidInputError
-from .metrics import Metric
+from .._validation import (
+    as_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_graph,
+    check_int,
+    check_metric,
+    check_points,
+    check_quadrature,
+    check_vector,
+)
+from ..exceptions import InvalidInputError
+from .path import Curve
 from .refine import batch_segment_costs, refine as _refine
 from .smoothing import _shortcut_batch, _spline, resample_polyline
 
 __all__ = ["Curve", "geodesic", "geodesics"]
-
-
-class Curve:
-    """A smoothed and refined geodesic from ``points[0]`` to ``points[-1]``.
-
-    Attributes
-    ----------
-    points : (n, d) float64, the curve (endpoints exactly z0 and z1)
-    length : float, directed length of the polyline ``points`` (graphgeo.curve_length)
-    energy : float, discrete energy (n - 1) * sum_k c_k^2 of the segment costs c_k
-        (equal to length^2 at constant speed)
-    length_graph : float, cost of the graph path (nan without a graph)
-    length_shortcut : float, cost of the shortcut polyline (nan without a graph)
-    length_spline : float, length of the spline through the shortcut vertices (nan without a graph)
-    length_init : float, length of the curve refinement started from
-    n_iter : int, refinement iterations (0 when not refined)
-    converged : bool, refinement met its stopping test (False when not refined)
-    path : graphgeo.Path or None, the graph path
-    stage : "refined", "spline", "shortcut" or "straight": where ``points`` come from
-    """
-
-    __slots__ = ("points", "length", "energy", "length_graph", "length_shortcut",
-                 "length_spline", "length_init", "n_iter", "converged", "path", "stage")
-
-    def __init__(self, points, length, energy, length_graph=np.nan, length_shortcut=np.nan,
-                 length_spline=np.nan, length_init=np.nan, n_iter=0, converged=False, path=None,
-                 stage="refined"):
-        self.points = points
-        self.length = float(length)
-        self.energy = float(energy)
-        self.length_graph = float(length_graph)
-        self.length_shortcut = float(length_shortcut)
-        self.length_spline = float(length_spline)
-        self.length_init = float(length_init)
-        self.n_iter = int(n_iter)
-        self.converged = bool(converged)
-        self.path = path
-        self.stage = stage
-
-    @property
-    def source(self):
-        return self.points[0]
-
-    @property
-    def target(self):
-        return self.points[-1]
-
-    def __len__(self):
-        return len(self.points)
-
-    def __repr__(self):
-        g = "" if np.isnan(self.length_graph) else f", graph {self.length_graph:.6g}"
-        return (f"Curve({len(self.points)} points, length={self.length:.6g}{g}, stage={self.stage!r}, "
-                f"n_iter={self.n_iter})")
-
-
-def _check_graph(graph, metric):
-    from .graph import GeodesicGraph
-
-    if not isinstance(graph, GeodesicGraph):
-        raise InvalidInputError(
-            "graph must be a graphgeo.GeodesicGraph (gg.GeodesicGraph.build(points, metric, k=10)) "
-            f"or None; received {type(graph).__name__}."
-        )
-    if graph.dim != metric.dim:
-        raise InvalidInputError(
-            f"graph lives in R^{graph.dim} but the metric is defined on R^{metric.dim}; build the "
-            "graph over points of the metric's latent space."
-        )
-    return graph
 
 
 def _segment_stats(metric, curves, quadrature):
@@ -117,10 +57,6 @@ def _endpoints(z, name, dim):
     return check_points(arr, name, dim=dim)
 
 
-def _graph_path(graph, a, b, method):
-    return graph.shortest_path_between(a, b, method=method)
-
-
 def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="astar",
               smoothing=0.0, solver="points", max_iter=500, tol=1e-10, device=None,
               quadrature=None):
@@ -137,8 +73,8 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     n_points : int >= 2, points per returned curve
     method : "astar" or "dijkstra", the graph search
     smoothing : float >= 0, spline smoothing factor (0: interpolating spline)
-    solver : "points" (default) or "neural" (MLP baseline, graphgeo.neural_curve)
-    max_iter, tol, device : passed to graphgeo.refine.refine
+    solver : "points" (default) or "neural" (MLP baseline, graphgeo.curves.neural)
+    max_iter, tol, device : passed to gg.refine_curves (graphgeo.curves.refine.refine)
     quadrature : int or None, quadrature of the reported lengths (None: the graph's, else
         the default)
 
@@ -151,11 +87,7 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     InvalidInputError for bad endpoints or options; NoPathError when the graph does not
     connect a pair; MetricError / RandersConditionError from the metric.
     """
-    if not isinstance(metric, Metric):
-        raise InvalidInputError(
-            "metric must be a graphgeo metric such as gg.Euclidean(d) or gg.Randers(...); "
-            f"received {type(metric).__name__}."
-        )
+    metric = check_metric(metric)
     d = metric.dim
     A = _endpoints(z0, "z0", d)
     Bp = _endpoints(z1, "z1", d)
@@ -163,14 +95,13 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
         raise InvalidInputError(
             f"z0 and z1 must hold the same number of endpoints; received shapes {A.shape} and {Bp.shape}."
         )
-    if not isinstance(refine, (bool, np.bool_)):
-        raise InvalidInputError(f"refine must be True or False; received {refine!r}.")
+    refine = check_bool(refine, "refine")
     n_points = check_int(n_points, "n_points", low=2, remedy="It is the number of points per curve.")
     method = check_choice(method, "method", ("astar", "dijkstra"))
     smoothing = check_float(smoothing, "smoothing", low=0.0)
     solver = check_choice(solver, "solver", ("points", "neural"))
     if graph is not None:
-        graph = _check_graph(graph, metric)
+        graph = check_graph(graph, "graph", dim=d)
         if quadrature is None:
             quadrature = graph.quadrature
     quadrature = check_quadrature(quadrature)
@@ -184,7 +115,7 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
         L_init, E_init = _segment_stats(metric, init, quadrature)
         stage = np.full(B, "straight", dtype=object)
     else:
-        paths = [_graph_path(graph, A[b], Bp[b], method) for b in range(B)]
+        paths = [graph.shortest_path_between(A[b], Bp[b], method=method) for b in range(B)]
         L_graph = np.array([p.length for p in paths])
         cuts = _shortcut_batch(metric, [p.points for p in paths], quadrature)
         L_short = np.array([c.length for c in cuts])
@@ -223,10 +154,7 @@ def geodesic(metric, z0, z1, graph=None, refine=True, n_points=64, **options):
     the straight segment (no graph is built): pass a GeodesicGraph over your latent codes
     when the metric comes from data.
     """
-    if not isinstance(metric, Metric):
-        raise InvalidInputError(
-            f"metric must be a graphgeo metric; received {type(metric).__name__}."
-        )
+    metric = check_metric(metric)
     a = _endpoints(z0, "z0", metric.dim)
     b = _endpoints(z1, "z1", metric.dim)
     if len(a) != 1 or len(b) != 1:

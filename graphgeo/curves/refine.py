@@ -33,14 +33,23 @@ below its input length is returned unchanged: refinement never lengthens a curve
 
 import numpy as np
 
-from ._backend import to_numpy
-from ._validation import as_array, check_choice, check_finite, check_float, check_int
-from .costs import check_quadrature, gauss_legendre, segment_costs
-from .exceptions import InvalidInputError, MetricError
-from .metrics import Metric
+from .._backend import to_numpy
+from .._optional import require
+from .._validation import (
+    check_choice,
+    check_curves,
+    check_float,
+    check_int,
+    check_metric,
+    check_quadrature,
+)
+from ..costs import segment_costs
+from ..exceptions import InvalidInputError, MetricError
+from .energy import energy_torch, quadrature_torch, torch_device
 
 __all__ = ["refine", "RefineResult", "batch_curve_lengths", "batch_segment_costs"]
 
+_FEATURE = "curve refinement (gg.refine_curves, gg.geodesic with refine=True)"
 # float64 values held by one metric evaluation chunk (rows x per-row cost)
 _CHUNK_BUDGET = 1 << 24
 # Armijo sufficient-decrease constant and the largest number of step halvings
@@ -82,66 +91,6 @@ class RefineResult:
 
 
 # ---------------------------------------------------------------------------- validation
-def _check_metric(metric):
-    if not isinstance(metric, Metric):
-        raise InvalidInputError(
-            "metric must be a graphgeo metric such as gg.Euclidean(d) or gg.Randers(...); "
-            f"received {type(metric).__name__}."
-        )
-    return metric
-
-
-def check_curves(curves, dim, name="curves"):
-    """(B, n, d) float64 curves from an (n, d) or (B, n, d) array-like; returns (curves, was_single)."""
-    if isinstance(curves, (list, tuple)) and len(curves) and hasattr(curves[0], "shape") \
-            and np.ndim(curves[0]) == 2:
-        lens = {np.shape(c)[0] for c in curves}
-        if len(lens) > 1:
-            raise InvalidInputError(
-                f"{name} must all have the same number of points to be refined together; received "
-                f"lengths {sorted(lens)[:5]}. Resample them first with graphgeo.smoothing.resample_polyline."
-            )
-    arr = as_array(curves, name)
-    single = arr.ndim == 2
-    if single:
-        arr = arr[None]
-    if arr.ndim != 3:
-        raise InvalidInputError(
-            f"{name} must have shape (n_points, dim) or (n_curves, n_points, dim); received an array "
-            f"of shape {arr.shape}."
-        )
-    if arr.shape[1] < 2:
-        raise InvalidInputError(f"{name} must hold at least 2 points per curve; received {arr.shape[1]}.")
-    if arr.shape[2] != dim:
-        raise InvalidInputError(
-            f"{name} has dimension {arr.shape[2]} but the metric is defined on R^{dim}; pass curves "
-            "in the metric's latent space."
-        )
-    return np.ascontiguousarray(check_finite(arr, name)), single
-
-
-def resolve_device(device, metric=None):
-    """torch.device from None (the metric's device, else CPU), 'cpu', 'cuda', 'auto' or a torch.device."""
-    import torch
-
-    if device is None:
-        dev = getattr(metric, "device", None) or getattr(getattr(metric, "base", None), "device", None)
-        return torch.device(dev) if dev is not None else torch.device("cpu")
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if isinstance(device, str) and (device == "cpu" or device.startswith("cuda")):
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise InvalidInputError(
-                f"device is {device!r} but torch sees no CUDA device; pass device='cpu' or 'auto'."
-            )
-        return torch.device(device)
-    raise InvalidInputError(
-        f"device must be None, 'auto', 'cpu', 'cuda[:i]' or a torch.device; received {device!r}."
-    )
-
-
 def check_torch_ready(metric):
     """Refuse metrics whose torch evaluation goes through numpy (no gradients)."""
     parts = [metric, getattr(metric, "base", None), getattr(metric, "omega", None)]
@@ -187,20 +136,6 @@ def _row_cost(metric):
     return max(K * per, d * d, 1) * 4
 
 
-def segment_costs_torch(metric, z, tq, wq):
-    """Differentiable segment costs c_k of curves z (B, n, d) -> (B, n-1) (torch)."""
-    fast = getattr(metric, "_torch_segment_costs", None)
-    if fast is not None:
-        return fast(z, tq, wq)
-    B, n, d = z.shape
-    dz = z[:, 1:] - z[:, :-1]
-    Q = len(tq)
-    zq = z[:, :-1, None, :] + tq[None, None, :, None] * dz[:, :, None, :]
-    v = dz[:, :, None, :].expand(B, n - 1, Q, d)
-    F = metric.norm(zq.reshape(-1, d), v.reshape(-1, d)).reshape(B, n - 1, Q)
-    return F @ wq
-
-
 # ---------------------------------------------------------------------------- the solver
 class _Problem:
     """Energy and gradient of a batch of curves with fixed endpoints, evaluated in chunks."""
@@ -218,19 +153,16 @@ class _Problem:
 
     def full(self, x, idx):
         """Curves (m, n, d) from interior coordinates x (m, (n-2) d) of curves idx."""
-        import torch
-
+        torch = require("torch", _FEATURE)
         m = x.shape[0]
         return torch.cat([self.z0[idx, None], x.view(m, self.n - 2, self.d), self.z1[idx, None]], dim=1)
 
     def energy(self, z):
-        c = segment_costs_torch(self.metric, z, self.tq, self.wq)
-        return (self.n - 1) * (c * c).sum(dim=1)
+        return energy_torch(self.metric, z, self.tq, self.wq)
 
     def __call__(self, x, idx, grad=True):
         """(E (m,), dE/dx (m, P)) for curves idx at interior coordinates x; NaN where undefined."""
-        import torch
-
+        torch = require("torch", _FEATURE)
         fs, gs = [], []
         for s in range(0, x.shape[0], self.chunk):
             xs = x[s : s + self.chunk].detach().requires_grad_(grad)
@@ -261,8 +193,7 @@ def _lbfgs(problem, x, max_iter, tol, history, step0, precond):
     (the inverse discrete Laplacian: the Euclidean energy's exact inverse Hessian).
     Returns (x, n_iter (B,), converged (B,)).
     """
-    import torch
-
+    torch = require("torch", _FEATURE)
     B, P = x.shape
     dev, dt = x.device, x.dtype
     all_idx = torch.arange(B, device=dev)
@@ -373,7 +304,7 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
     length_quadrature : int or None, quadrature of the reported lengths (None: the
         graphgeo default, the one GeodesicGraph.build uses)
     method : "points" (default, the n points are the unknowns) or "neural" (the curve is a
-        small MLP t -> z, see graphgeo.neural_curve; ``neural_options`` go to it)
+        small MLP t -> z, see graphgeo.curves.neural; ``neural_options`` go to it)
 
     Returns
     -------
@@ -385,8 +316,8 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
     differentiable torch evaluation (FieldMetric without torch_fn) or is not finite
     on an input curve.
     """
-    metric = _check_metric(metric)
-    X, _ = check_curves(curves, metric.dim)
+    metric = check_metric(metric)
+    X, _ = check_curves(curves, "curves", dim=metric.dim)
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     quadrature = check_int(quadrature, "quadrature", low=1, high=64,
@@ -404,7 +335,7 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
         check_torch_ready(metric)
     before = batch_curve_lengths(metric, X, length_quadrature)
     if method == "neural":
-        from .neural_curve import neural_refine
+        from .neural import neural_refine
 
         out, n_iter, converged = neural_refine(metric, X, max_iter=max_iter, tol=tol,
                                                quadrature=quadrature, device=device,
@@ -432,14 +363,11 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
 
 
 def _refine_points(metric, X, max_iter, tol, quadrature, history, device):
-    import torch
-
+    torch = require("torch", _FEATURE)
     B, n, d = X.shape
-    dev = resolve_device(device, metric)
-    tq, wq = gauss_legendre(quadrature)
+    dev = torch_device(device, metric)
     T = torch.as_tensor(X, dtype=torch.float64, device=dev)
-    tq_t = torch.as_tensor(tq, dtype=torch.float64, device=dev)
-    wq_t = torch.as_tensor(wq, dtype=torch.float64, device=dev)
+    tq_t, wq_t = quadrature_torch(quadrature, dev)
     problem = _Problem(metric, T[:, 0].contiguous(), T[:, -1].contiguous(), n, tq_t, wq_t)
     x = T[:, 1:-1].reshape(B, -1).clone()
     # first step: move the worst point by a tenth of the mean segment length

@@ -23,11 +23,16 @@ import numpy as np
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
-from ._validation import check_choice, check_float, check_int, check_points
-from .costs import check_quadrature, segment_costs
-from .curves import Path
-from .exceptions import InvalidInputError
-from .metrics import Metric
+from .._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_metric,
+    check_polyline,
+    check_quadrature,
+)
+from ..costs import segment_costs
+from ..exceptions import InvalidInputError
 
 __all__ = ["shortcut", "Shortcut", "spline", "resample_polyline"]
 
@@ -62,12 +67,6 @@ class Shortcut:
                 f"(was {self.length_before:.6g}))")
 
 
-def _as_polyline(path, dim, name="path"):
-    if isinstance(path, Path):
-        path = path.points
-    return check_points(path, name, dim=dim, min_rows=1)
-
-
 def shortcut(metric, path, quadrature=None, max_span=None):
     """Any-angle shortcutting of a path under ``metric``.
 
@@ -88,11 +87,8 @@ def shortcut(metric, path, quadrature=None, max_span=None):
     InvalidInputError for bad input; RandersConditionError if omega is too large on a
     candidate segment.
     """
-    if not isinstance(metric, Metric):
-        raise InvalidInputError(
-            f"metric must be a graphgeo metric; received {type(metric).__name__}."
-        )
-    pts = _as_polyline(path, metric.dim)
+    metric = check_metric(metric)
+    pts = check_polyline(path, "path", dim=metric.dim)
     quadrature = check_quadrature(quadrature)
     if max_span is not None:
         max_span = check_int(max_span, "max_span", low=1,
@@ -218,7 +214,7 @@ def resample_polyline(points, n_points):
     polyline is the input polyline itself. With n_points < m the polyline is sampled
     at n_points evenly spaced arc-length positions (endpoints kept).
     """
-    pts = check_points(points, "points", min_rows=1)
+    pts = check_polyline(points, "points")
     n_points = check_int(n_points, "n_points", low=2)
     m = len(pts)
     if m == 1:
@@ -274,18 +270,17 @@ def spline(points, n_points=64, smoothing=0.0, parametrization="chord", metric=N
     -------
     (n_points, d) float64 array.
     """
-    dim = metric.dim if isinstance(metric, Metric) else None
-    if isinstance(points, Path):
-        points = points.points
-    pts = check_points(points, "points", dim=dim, min_rows=1)
-    n_points = check_int(n_points, "n_points", low=2)
-    smoothing = check_float(smoothing, "smoothing", low=0.0)
     parametrization = check_choice(parametrization, "parametrization", ("chord", "metric"))
-    if parametrization == "metric" and not isinstance(metric, Metric):
+    if parametrization == "metric" and metric is None:
         raise InvalidInputError(
             "parametrization='metric' needs the metric: pass metric=<graphgeo metric>, or use "
-            f"parametrization='chord'; received metric={type(metric).__name__}."
+            "parametrization='chord'; received metric=None."
         )
+    if metric is not None:
+        metric = check_metric(metric)
+    pts = check_polyline(points, "points", dim=None if metric is None else metric.dim)
+    n_points = check_int(n_points, "n_points", low=2)
+    smoothing = check_float(smoothing, "smoothing", low=0.0)
     return _spline(pts, n_points, smoothing, parametrization, metric, check_quadrature(quadrature))
 
 
