@@ -315,8 +315,9 @@ def check_graph(graph, name="graph", dim=None):
 
     if not isinstance(graph, GeodesicGraph):
         raise InvalidInputError(
-            f"{name} must be a graphgeo.GeodesicGraph (gg.GeodesicGraph.build(points, metric, "
-            f"k=10)); received {_describe(graph)}."
+            f"{name} must be a graphgeo.GeodesicGraph; received {_describe(graph)}. Build one "
+            "with gg.GeodesicGraph.build(points, metric, k=10), or load a saved one with "
+            "gg.GeodesicGraph.load(path)."
         )
     if dim is not None and graph.dim != dim:
         raise InvalidInputError(
