@@ -12,6 +12,7 @@ imports neither, so they do not import each other.
 
 from .._optional import require
 from .._validation import check_device
+from ..costs import gauss_legendre
 
 __all__ = ["segment_costs_torch", "energy_torch", "torch_device", "quadrature_torch"]
 
@@ -25,8 +26,6 @@ def torch_device(device, metric):
 
 def quadrature_torch(quadrature, dev):
     """Gauss-Legendre nodes and weights on [0, 1] as float64 tensors on ``dev``."""
-    from ..costs import gauss_legendre
-
     torch = require("torch", "curve refinement")
     tq, wq = gauss_legendre(quadrature)
     return (torch.as_tensor(tq, dtype=torch.float64, device=dev),

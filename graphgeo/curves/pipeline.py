@@ -34,7 +34,7 @@ from .._validation import (
 from ..exceptions import InvalidInputError
 from .path import Curve
 from .refine import batch_segment_costs, refine as _refine
-from .smoothing import _shortcut_batch, _spline, resample_polyline
+from .smoothing import _dedupe, _shortcut_batch, _spline, resample_polyline
 
 __all__ = ["Curve", "geodesic", "geodesics"]
 
@@ -43,10 +43,6 @@ def _segment_stats(metric, curves, quadrature):
     """Lengths and discrete energies (n - 1) sum_k c_k^2 of B curves (B, n, d)."""
     c = batch_segment_costs(metric, curves, quadrature)
     return c.sum(axis=1), (curves.shape[1] - 1) * (c * c).sum(axis=1)
-
-
-def _dedupe(pts):
-    return pts[np.r_[True, np.any(np.diff(pts, axis=0) != 0, axis=1)]]
 
 
 def _endpoints(z, name, dim):

@@ -198,6 +198,11 @@ def _shortcut_group(metric, group, quadrature):
     return out
 
 
+def _dedupe(pts):
+    """The polyline without consecutive duplicate vertices (the kept copy has the same coordinates)."""
+    return pts[np.r_[True, np.any(np.diff(pts, axis=0) != 0, axis=1)]]
+
+
 def _pair_index(i, j, ai, aj, m):
     """Positions of pairs (ai, aj) among the enumerated pairs (i, j)."""
     key = i.astype(np.int64) * m + j
@@ -287,8 +292,7 @@ def spline(points, n_points=64, smoothing=0.0, parametrization="chord", metric=N
 def _spline(pts, n_points, smoothing, parametrization, metric, quadrature):
     from scipy.interpolate import CubicSpline, splev, splprep
 
-    # drop consecutive duplicates (the kept copy has the same coordinates)
-    pts = pts[np.r_[True, np.any(np.diff(pts, axis=0) != 0, axis=1)]]
+    pts = _dedupe(pts)
     m = len(pts)
     if m == 1:
         return np.repeat(pts, n_points, axis=0)
