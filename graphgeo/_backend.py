@@ -7,6 +7,8 @@ parameters are moved to the caller's dtype and device with :func:`like`.
 
 import numpy as np
 
+from ._optional import require
+
 __all__ = ["namespace", "is_torch", "like", "eye_like", "to_numpy"]
 
 
@@ -16,8 +18,7 @@ def is_torch(x):
 
 def namespace(x):
     if is_torch(x):
-        import torch
-
+        torch = require("torch", "evaluation on torch tensors")
         return torch
     return np
 
@@ -25,8 +26,7 @@ def namespace(x):
 def like(a, ref):
     """``a`` (numpy) as an array of ref's kind, dtype and device."""
     if is_torch(ref):
-        import torch
-
+        torch = require("torch", "evaluation on torch tensors")
         if is_torch(a):
             return a.to(dtype=ref.dtype, device=ref.device)
         return torch.as_tensor(np.asarray(a), dtype=ref.dtype, device=ref.device)
@@ -35,8 +35,7 @@ def like(a, ref):
 
 def eye_like(d, ref):
     if is_torch(ref):
-        import torch
-
+        torch = require("torch", "evaluation on torch tensors")
         return torch.eye(d, dtype=ref.dtype, device=ref.device)
     return np.eye(d)
 

@@ -21,7 +21,6 @@ EXTRAS = {
     "distributed": "dask",
     "cupy": "cupy",
     "numba.cuda": "cupy",
-    "pythae": "pythae",
 }
 
 

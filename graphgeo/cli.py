@@ -18,8 +18,10 @@ def _demo(args):
 
     import graphgeo as gg
     from graphgeo.datasets import make_progression
+    from graphgeo.exceptions import MissingDependencyError
     from graphgeo.maps import Grid, distance_map
 
+    plt = _pyplot("the figures of 'graphgeo demo'")  # before any work
     say = _say(args)
     clock = time.perf_counter
     t0 = clock()
@@ -50,7 +52,7 @@ def _demo(args):
         say(f"[{clock() - t1:6.2f} s] refined geodesics: forward {cf.length:.4f} "
             f"({100 * (1 - cf.length / fwd.length):.1f}% shorter than the graph path), "
             f"backward {cb.length:.4f}")
-    except ImportError:
+    except MissingDependencyError:
         cf, cb = fwd, bwd
         say("           (install torch to refine the graph paths into smooth geodesics)")
     mono = float(np.mean(np.diff(t[fwd.nodes]) >= 0))
@@ -75,7 +77,7 @@ def _demo(args):
         f"{', '.join(f'{x:.2f}' for x in t[km.medoid_indices_][order])}")
 
     os.makedirs(args.out, exist_ok=True)
-    written = _demo_figures(args.out, pts, base, fwd, bwd, cf, cb, dist, grid, pts[[src]], km)
+    written = _demo_figures(plt, args.out, pts, base, fwd, bwd, cf, cb, dist, grid, pts[[src]], km)
     say(f"figures: {', '.join(written)}")
     say(f"total {clock() - t0:.2f} s")
     return 0
@@ -103,7 +105,9 @@ def _map(args):
     from graphgeo.exceptions import InvalidInputError
     from graphgeo.io import load_indices
     from graphgeo.maps import Grid, distance_map, volume_element
+    from graphgeo.plot import plot_distance_map, plot_field
 
+    plt = _pyplot("graphgeo map")  # before any work: a missing matplotlib fails at once
     say = _say(args)
     g = gg.GeodesicGraph.load(args.graph)
     if g.metric is None:
@@ -118,13 +122,6 @@ def _map(args):
     vol = volume_element(g.metric, grid.points).reshape(grid.shape)
     say(f"{args.grid} x {args.grid} distance map from {len(seeds)} seed(s) in "
         f"{time.perf_counter() - t0:.2f} s")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from graphgeo.plot import plot_distance_map, plot_field
-
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
     plot_distance_map(dist, grid, seeds=g.points[seeds], nearest=nearest, ax=axes[0],
                       title="directed distance from the seeds")
@@ -136,12 +133,7 @@ def _map(args):
     return 0
 
 
-def _demo_figures(out, pts, base, fwd, bwd, cf, cb, dist, grid, seeds, km):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _demo_figures(plt, out, pts, base, fwd, bwd, cf, cb, dist, grid, seeds, km):
     from graphgeo.plot import plot_clusters, plot_distance_map, plot_geodesics, plot_randers_geodesics
 
     written = []
@@ -163,6 +155,14 @@ def _demo_figures(out, pts, base, fwd, bwd, cf, cb, dist, grid, seeds, km):
     save(plot_clusters(pts, km.labels_, km.medoid_indices_, metric=base,
                        title="geodesic k-medoids"), "clusters.png")
     return written
+
+
+def _pyplot(feature):
+    """matplotlib.pyplot on the non-interactive Agg backend (the command only writes files)."""
+    from graphgeo._optional import require
+
+    require("matplotlib", feature).use("Agg")
+    return require("matplotlib.pyplot", feature)
 
 
 def _say(args):

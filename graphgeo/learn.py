@@ -63,9 +63,10 @@ max_norm=max_norm)``, which caps |omega|_{G^{-1}} pointwise everywhere.
 
 import numpy as np
 
-from ._validation import as_array, check_float, check_int, check_points
-from .exceptions import InvalidInputError, MetricError
-from .metrics import Euclidean, Metric, Randers, RBFField
+from ._optional import require
+from ._validation import as_array, check_float, check_int, check_metric, check_points, check_seed
+from .exceptions import InvalidInputError
+from .metrics import Euclidean, Randers, RBFField
 
 __all__ = ["fit_randers", "RandersFit", "phi_loss", "rho_loss", "accuracy_target", "order_signs"]
 
@@ -135,14 +136,7 @@ def _check_order(order, n):
 def _check_base(base, dim):
     if base is None:
         return Euclidean(dim)
-    if not isinstance(base, Metric) or isinstance(base, Randers):
-        raise MetricError(
-            f"base must be a Riemannian graphgeo metric on R^{dim} (gg.Euclidean, gg.VAECometric, "
-            f"...); received {type(base).__name__}."
-        )
-    if base.dim != dim:
-        raise MetricError(f"base is a metric on R^{base.dim} but points are in R^{dim}; they must match.")
-    return base
+    return check_metric(base, "base", dim=dim, randers=False)
 
 
 def order_signs(order, neighbors):
@@ -259,13 +253,15 @@ def fit_randers(points, order, k=16, base=None, seed=0, max_norm=0.9, *, alpha=1
     ------
     InvalidInputError
         points or order malformed (wrong length, NaN/Inf, constant order), bad k or
-        hyper-parameters.
+        hyper-parameters, base not a graphgeo metric.
     MetricError
-        base is not a Riemannian metric on R^d.
+        base is a Randers metric or not defined on R^d.
+    MissingDependencyError
+        torch is not installed (``pip install 'graphgeo[torch]'``).
     """
-    import torch
-
     from .knn import knn as _knn
+
+    torch = require("torch", "gg.learn.fit_randers")
 
     z = check_points(points, "points", min_rows=3)
     n, d = z.shape
@@ -273,7 +269,7 @@ def fit_randers(points, order, k=16, base=None, seed=0, max_norm=0.9, *, alpha=1
     k = check_int(k, "k", low=1, high=n - 1,
                   remedy=f"k counts the neighbours of each point and must be < n_points = {n}.")
     base = _check_base(base, d)
-    seed = check_int(seed, "seed", low=0)
+    seed = check_seed(seed)
     max_norm = check_float(max_norm, "max_norm", low=0.0, high=1.0, low_open=True, high_open=True)
     alpha = check_float(alpha, "alpha", low=0.0)
     smooth = check_float(smooth, "smooth", low=0.0)

@@ -14,6 +14,7 @@ figure; nothing is shown or saved, and the matplotlib backend is left alone.
 
 import numpy as np
 
+from ._optional import require
 from ._validation import as_array, check_int, check_points
 from .exceptions import InvalidInputError
 
@@ -23,16 +24,14 @@ __all__ = [
     "plot_clusters",
     "plot_randers_geodesics",
     "plot_field",
-    "demo_figures",
 ]
 
 _COLOURS = ("tab:red", "tab:orange", "tab:purple", "tab:green", "tab:brown", "tab:pink")
 
 
 def _axes(ax, figsize=(6.4, 5.2)):
-    import matplotlib.pyplot as plt
-
     if ax is None:
+        plt = require("matplotlib.pyplot", "plotting (graphgeo.plot)")
         fig, ax = plt.subplots(figsize=figsize, constrained_layout=True)
         return fig, ax
     return ax.figure, ax
@@ -296,60 +295,3 @@ def plot_field(values, grid, ax=None, log=False, cmap="magma", label=None, title
     if title:
         ax.set_title(title)
     return fig
-
-
-def demo_figures(out="graphgeo-figures", n=3000, seed=0, dpi=110):
-    """Write the four demo pictures of the built-in progression latent; return their paths.
-
-    geodesics.png (graph path, smoothed and refined curve over the log volume element;
-    the refined one when torch is installed), randers.png (both
-    directions), distance_map.png (a 200 x 200 grid map from three seeds with their
-    regions) and clusters.png (geodesic k-medoids, k = 4).
-    """
-    import os
-    import warnings
-
-    import matplotlib.pyplot as plt
-
-    from .cluster import GeodesicKMedoids
-    from .datasets import make_progression
-    from .graph import GeodesicGraph
-    from .maps import Grid, distance_map
-
-    data = make_progression(n=n, seed=seed)
-    pts, t, metric, base = data["points"], data["time"], data["metric"], data["base"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        g = GeodesicGraph.build(pts, metric, k=10, seed=seed)
-    src, dst = int(np.argmin(t)), int(np.argmax(t))
-    fwd, bwd = g.shortest_path(src, dst), g.shortest_path(dst, src)
-    os.makedirs(out, exist_ok=True)
-    paths = []
-
-    def save(fig, name):
-        path = os.path.join(out, name)
-        fig.savefig(path, dpi=dpi)
-        plt.close(fig)
-        paths.append(path)
-
-    from .geodesic import geodesic
-
-    curves = {"graph path": fwd,
-              "smoothed": geodesic(metric, pts[src], pts[dst], graph=g, refine=False)}
-    try:
-        curves["refined"] = geodesic(metric, pts[src], pts[dst], graph=g)
-    except ImportError:  # the refinement needs torch
-        pass
-    save(plot_geodesics(pts, curves, metric=base, title="geodesic over the volume element"),
-         "geodesics.png")
-    save(plot_randers_geodesics(fwd, bwd, points=pts, metric=base), "randers.png")
-    lo, hi = pts.min(axis=0) - 0.3, pts.max(axis=0) + 0.3
-    grid = Grid(lo, hi, 200)
-    seeds = pts[[src, dst, int(np.argmin(np.abs(t - 0.5)))]]
-    dist, nearest = distance_map(metric, grid, seeds)
-    save(plot_distance_map(dist, grid, seeds=seeds, nearest=nearest,
-                           title="directed distance map from three seeds"), "distance_map.png")
-    km = GeodesicKMedoids(4, method="voronoi", random_state=seed).fit(g)
-    save(plot_clusters(pts, km.labels_, km.medoid_indices_, metric=base,
-                       title="geodesic k-medoids (voronoi, k = 4)"), "clusters.png")
-    return paths

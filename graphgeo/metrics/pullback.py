@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from .._backend import is_torch, like, namespace, to_numpy
+from .._optional import require
 from .._validation import as_array, check_float, check_int, check_points
 from ..exceptions import InvalidInputError, MetricError, NotSPDError
 from .base import Metric
@@ -34,6 +35,7 @@ __all__ = ["PullbackMetric", "ExpectedMetric", "RBFPrecision", "PullbackCometric
 
 # decoder rows evaluated at once when lengths and Jacobians are computed from numpy
 _DECODER_CHUNK = 4096
+_FEATURE = "PullbackMetric / ExpectedMetric (torch decoders)"
 _JVP_READY = False
 
 
@@ -86,9 +88,8 @@ class PullbackMetric(Metric):
         return _flat(self.decoder(z), z.shape[0])
 
     def _jvp(self, z, v):
-        import torch
-
         global _JVP_READY
+        torch = require("torch", _FEATURE)
         if _JVP_READY:
             return torch.func.jvp(self._f, (z,), (v,))
         # torch registers its forward-mode decompositions with torch.jit.script on the first
@@ -101,8 +102,7 @@ class PullbackMetric(Metric):
 
     def _torch_eval(self, fn, *arrays):
         """Run fn on numpy arrays converted to torch (no grad, chunked); numpy result."""
-        import torch
-
+        torch = require("torch", _FEATURE)
         dev = self.device or torch.device("cpu")
         n = arrays[0].shape[0]
         outs = []
@@ -119,8 +119,7 @@ class PullbackMetric(Metric):
     def _norm(self, z, v, xp):
         if xp is np:
             return self._torch_eval(lambda zz, vv: self._norm(zz, vv, None), z, v)
-        import torch
-
+        torch = require("torch", _FEATURE)
         _, jv = self._jvp(z, v)
         s = (jv * jv).sum(dim=1)
         # sqrt with a zero gradient at v = 0 (instead of 0 * inf)
@@ -135,8 +134,7 @@ class PullbackMetric(Metric):
         return self._jacobian_torch(z)
 
     def _jacobian_torch(self, z):
-        import torch
-
+        torch = require("torch", _FEATURE)
         eye = torch.eye(self.dim, dtype=z.dtype, device=z.device)
         cols = [self._jvp(z, eye[j].expand_as(z))[1] for j in range(self.dim)]
         return torch.stack(cols, dim=2)
@@ -163,8 +161,7 @@ class PullbackMetric(Metric):
 
     def _torch_segment_costs(self, z, tq, wq):
         """Chord costs |f(z_{k+1}) - f(z_k)| of curves z (B, n, d) -> (B, n-1)."""
-        import torch
-
+        torch = require("torch", _FEATURE)
         B, n, d = z.shape
         x = self._f(z.reshape(B * n, d)).reshape(B, n, -1)
         dx = x[:, 1:] - x[:, :-1]
@@ -200,8 +197,7 @@ class ExpectedMetric(PullbackMetric):
         self.device = _module_device(mean) or _module_device(std)
 
     def _stacked(self, z):
-        import torch
-
+        torch = require("torch", _FEATURE)
         n = z.shape[0]
         return torch.cat([_flat(self.mean(z), n), _flat(self.std(z), n)], dim=1)
 
