@@ -1,18 +1,13 @@
-"""Bridges to other libraries: pythae RHVAE models and checkpoints (pythae never imported)."""
+"""Bridges to other libraries: pythae RHVAE models and checkpoints (pythae never imported).
 
-import numpy as np
+The parsing lives in the leaf module :mod:`graphgeo._pythae`; this module sits above the
+metrics and builds them (metrics never import it).
+"""
 
-from ._backend import to_numpy
-from .exceptions import InvalidInputError
+from ._pythae import rhvae_parameters_from_checkpoint, rhvae_parameters_from_model
+from .metrics import RHVAEMetric
 
 __all__ = ["rhvae_from_pythae", "rhvae_from_checkpoint"]
-
-
-def _scalar(x, name):
-    arr = np.asarray(to_numpy(x), dtype=np.float64).ravel()
-    if arr.size != 1:
-        raise InvalidInputError(f"{name} must be a single number; received shape {arr.shape}.")
-    return float(arr[0])
 
 
 def rhvae_from_pythae(model):
@@ -20,18 +15,13 @@ def rhvae_from_pythae(model):
 
     Reads ``model.M_tens`` (K, d, d), ``model.centroids_tens`` (K, d), ``model.temperature``
     and ``model.lbd`` (its regularization), as pythae stores them after training.
-    """
-    from .metrics import RHVAEMetric
 
-    missing = [a for a in ("M_tens", "centroids_tens", "temperature", "lbd") if not hasattr(model, a)]
-    if missing:
-        raise InvalidInputError(
-            f"model must be a trained pythae RHVAE; it has no attribute(s) {', '.join(missing)} "
-            f"(received {type(model).__name__})."
-        )
-    return RHVAEMetric(to_numpy(model.centroids_tens), to_numpy(model.M_tens),
-                       _scalar(model.temperature, "model.temperature"),
-                       _scalar(model.lbd, "model.lbd"))
+    Raises
+    ------
+    InvalidInputError
+        When ``model`` lacks one of those attributes or a scalar is not a single number.
+    """
+    return RHVAEMetric(*rhvae_parameters_from_model(model))
 
 
 def rhvae_from_checkpoint(checkpoint, temperature=None, lbd=None, config=None):
@@ -46,34 +36,11 @@ def rhvae_from_checkpoint(checkpoint, temperature=None, lbd=None, config=None):
 
     Load the file yourself with ``torch.load(path, weights_only=True)``: graphgeo never
     unpickles.
+
+    Raises
+    ------
+    InvalidInputError
+        When ``checkpoint`` is not a dict, lacks "M" or "centroids", or temperature / lbd
+        cannot be found.
     """
-    from .metrics import RHVAEMetric
-
-    if not isinstance(checkpoint, dict):
-        raise InvalidInputError(
-            f"checkpoint must be the dict saved by pythae (model.pt); received {type(checkpoint).__name__}."
-        )
-    missing = [k for k in ("M", "centroids") if k not in checkpoint]
-    if missing:
-        raise InvalidInputError(
-            f"checkpoint is missing key(s) {', '.join(missing)}; a pythae RHVAE checkpoint holds "
-            f"'M' and 'centroids' (found {', '.join(map(str, checkpoint)) or 'nothing'})."
-        )
-    state = checkpoint.get("model_state_dict", {}) or {}
-
-    def pick(explicit, config_key, state_key, name):
-        if explicit is not None:
-            return float(explicit)
-        if config is not None:
-            val = config.get(config_key) if isinstance(config, dict) else getattr(config, config_key, None)
-            if val is not None:
-                return float(val)
-        if state_key in state:
-            return _scalar(state[state_key], f"model_state_dict['{state_key}']")
-        raise InvalidInputError(
-            f"{name} is not in the checkpoint; pass {name}= or config= (pythae's model_config)."
-        )
-
-    T = pick(temperature, "temperature", "temperature", "temperature")
-    reg = pick(lbd, "regularization", "lbd", "lbd")
-    return RHVAEMetric(to_numpy(checkpoint["centroids"]), to_numpy(checkpoint["M"]), T, reg)
+    return RHVAEMetric(*rhvae_parameters_from_checkpoint(checkpoint, temperature, lbd, config))
