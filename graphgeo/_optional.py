@@ -11,7 +11,7 @@ import importlib
 
 from .exceptions import MissingDependencyError
 
-__all__ = ["require", "available", "EXTRAS"]
+__all__ = ["require", "EXTRAS"]
 
 #: top-level module -> the graphgeo extra that installs it
 EXTRAS = {
@@ -45,11 +45,3 @@ def require(module, feature):
             f"({exc}); install it with {how}."
         ) from exc
 
-
-def available(module):
-    """True when ``module`` can be imported (imports it: use only where the import is wanted)."""
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True

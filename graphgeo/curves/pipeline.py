@@ -81,7 +81,8 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     Raises
     ------
     InvalidInputError for bad endpoints or options; NoPathError when the graph does not
-    connect a pair; MetricError / RandersConditionError from the metric.
+    connect a pair; MetricError / RandersConditionError from the metric;
+    MissingDependencyError when refine=True needs torch and it is not installed.
     """
     metric = check_metric(metric)
     d = metric.dim

@@ -314,7 +314,8 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
     ------
     InvalidInputError for bad shapes or options; MetricError when the metric has no
     differentiable torch evaluation (FieldMetric without torch_fn) or is not finite
-    on an input curve.
+    on an input curve; MissingDependencyError when torch is not installed and the
+    metric is not constant (``pip install 'graphgeo[torch]'``).
     """
     metric = check_metric(metric)
     X, _ = check_curves(curves, "curves", dim=metric.dim)
