@@ -322,6 +322,8 @@ class GeodesicGraph:
             raise InvalidInputError(f"{path} holds non-finite or negative weights.")
         if metric is None:
             metric = metric_from_arrays(arrays)
+        elif isinstance(metric, Metric):  # fixes the dim of a FieldMetric(fn) built without one
+            metric._check_dim(pts.shape[1], f"points in {path}")
         k = int(arrays["k"])
         qa = arrays["quadrature"]
         q = str(qa) if qa.dtype.kind == "U" else int(qa)  # "adaptive" or a Gauss-Legendre order

@@ -386,7 +386,7 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
     on an input curve.
     """
     metric = _check_metric(metric)
-    X, _ = check_curves(curves, metric.dim)
+    X, _ = check_curves(curves, metric._dim_from(curves, "curves"))
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     quadrature = check_int(quadrature, "quadrature", low=1, high=64,

@@ -93,6 +93,7 @@ def shortcut(metric, path, quadrature=None, max_span=None):
             f"metric must be a graphgeo metric; received {type(metric).__name__}."
         )
     pts = _as_polyline(path, metric.dim)
+    metric._check_dim(pts.shape[1], "path")  # fixes the dim of a FieldMetric(fn) built without
     quadrature = check_quadrature(quadrature)
     if max_span is not None:
         max_span = check_int(max_span, "max_span", low=1,

@@ -128,7 +128,7 @@ class CallableField(OneForm):
             raise InvalidInputError(f"omega must be callable; received {type(fn).__name__}.")
         self.fn = fn
         self.torch_fn = torch_fn
-        self.dim = int(dim)
+        self.dim = None if dim is None else int(dim)  # None: that of the points it is called on
 
     def _eval(self, z, xp):
         if is_torch(z):
@@ -138,7 +138,7 @@ class CallableField(OneForm):
             out = np.asarray(self.fn(z), dtype=np.float64)
         if tuple(out.shape) != tuple(z.shape):
             raise InvalidInputError(
-                f"omega callable must map shape (n, {self.dim}) to (n, {self.dim}); "
+                f"omega callable must map shape (n, {z.shape[1]}) to (n, {z.shape[1]}); "
                 f"returned shape {tuple(out.shape)} for input {tuple(z.shape)}."
             )
         if not is_torch(out) and not np.all(np.isfinite(out)):
@@ -157,7 +157,7 @@ def as_one_form(omega, dim):
         field = CallableField(omega, dim)
     else:
         field = ConstantField(omega)
-    if field.dim != dim:
+    if field.dim is not None and dim is not None and field.dim != dim:
         raise MetricError(
             f"omega has dimension {field.dim} but the base metric is on R^{dim}; they must match."
         )
@@ -187,10 +187,26 @@ class Randers(Metric):
             )
         self.base = base
         self.omega = as_one_form(omega, base.dim)
+        if base.dim is None and self.omega.dim is not None:
+            base._check_dim(self.omega.dim, "omega")  # FieldMetric(fn) without dim: omega's
         self.max_norm = None if max_norm is None else check_float(
             max_norm, "max_norm", low=0.0, high=1.0, low_open=True, high_open=True)
         super().__init__(base.dim)
         self.is_constant = base.is_constant and isinstance(self.omega, ConstantField)
+
+    @property
+    def dim(self):
+        """The base metric's dimension (None while a FieldMetric(fn) base has met no points)."""
+        return self.base.dim
+
+    @dim.setter
+    def dim(self, d):  # Metric.__init__, or a dimension inferred from points: the base's
+        if d is not None:
+            self.base._check_dim(d)
+
+    @property
+    def _infer_dim(self):
+        return self.base._infer_dim
 
     def _metric_tensor(self, z, xp):
         return self.base._metric_tensor(z, xp)
