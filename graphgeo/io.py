@@ -117,7 +117,8 @@ def load_metric(kind, dim, metric_file=None, omega=None, max_norm=None):
         obj = _load_npz_or_npy(omega, "omega")
         if isinstance(obj, dict):
             if {"centers", "coefficients", "bandwidth"} <= set(obj):
-                field = RBFField(obj["centers"], obj["coefficients"], float(obj["bandwidth"]))
+                field = RBFField(obj["centers"], obj["coefficients"], float(obj["bandwidth"]),
+                                 float(obj["max_norm"]) if "max_norm" in obj else None)
             elif {"points", "values"} <= set(obj):
                 bw = float(obj["bandwidth"]) if "bandwidth" in obj else None
                 field = RBFField.fit(obj["points"], obj["values"], bandwidth=bw)
