@@ -314,6 +314,7 @@ def demo_figures(out="graphgeo-figures", n=3000, seed=0, dpi=110):
     from .cluster import GeodesicKMedoids
     from .datasets import make_progression
     from .graph import GeodesicGraph
+    from .io import save_figure
     from .maps import Grid, distance_map
 
     data = make_progression(n=n, seed=seed)
@@ -328,7 +329,7 @@ def demo_figures(out="graphgeo-figures", n=3000, seed=0, dpi=110):
 
     def save(fig, name):
         path = os.path.join(out, name)
-        fig.savefig(path, dpi=dpi)
+        save_figure(fig, path, dpi=dpi)
         plt.close(fig)
         paths.append(path)
 
