@@ -85,18 +85,19 @@ def _demo(args):
 
 def _cluster(args):
     import graphgeo as gg
+    from graphgeo.io import save_npy
 
     say = _say(args)
     g = gg.GeodesicGraph.load(args.graph)
     t0 = time.perf_counter()
     km = gg.GeodesicKMedoids(n_clusters=args.n_clusters, method=args.method,
                              direction=args.direction, random_state=args.seed).fit(g)
-    np.save(args.output, km.labels_)
+    written = save_npy(args.output, km.labels_, "labels")
     sizes = np.bincount(km.labels_, minlength=args.n_clusters)
     say(f"{args.n_clusters} clusters ({args.method}, {args.direction}) in "
         f"{time.perf_counter() - t0:.2f} s: inertia {km.inertia_:.6g}, medoids "
         f"{', '.join(map(str, km.medoid_indices_))}, sizes {', '.join(map(str, sizes))}")
-    say(f"labels saved to {args.output}")
+    say(f"labels saved to {written}")
     return 0
 
 
@@ -127,23 +128,24 @@ def _map(args):
                       title="directed distance from the seeds")
     plot_field(vol, grid, ax=axes[1], log=True, label="volume element sqrt(det G)",
                title="volume element")
-    fig.savefig(args.output, dpi=110)
+    from graphgeo.io import save_figure
+
+    written = save_figure(fig, args.output, dpi=110)
     plt.close(fig)
-    say(f"figure written to {args.output}")
+    say(f"figure written to {written}")
     return 0
 
 
 def _demo_figures(plt, out, pts, base, fwd, bwd, cf, cb, dist, grid, seeds, km):
+    from graphgeo.io import save_figure
     from graphgeo.plot import plot_clusters, plot_distance_map, plot_geodesics, plot_randers_geodesics
 
     written = []
 
     def save(ax_or_fig, name):
         fig = getattr(ax_or_fig, "figure", ax_or_fig)
-        path = os.path.join(out, name)
-        fig.savefig(path, dpi=110)
+        written.append(save_figure(fig, os.path.join(out, name), dpi=110))
         plt.close(fig)
-        written.append(path)
 
     save(plot_geodesics(pts, {"graph path": fwd, "refined geodesic": cf}, metric=base,
                         title="forward geodesic over the log volume element"), "demo.png")
@@ -210,14 +212,15 @@ def _path(args):
         say(f"backward: length {bwd.length:.6g}, {len(bwd.nodes)} nodes "
             f"(backward / forward = {bwd.length / fwd.length:.4f})")
     if args.output:
-        np.savez(args.output, **out)
-        say(f"saved to {args.output}")
+        from graphgeo.io import save_npz
+
+        say(f"saved to {save_npz(args.output, 'paths', **out)}")
     return 0
 
 
 def _distances(args):
     import graphgeo as gg
-    from graphgeo.io import load_indices
+    from graphgeo.io import atomic_path, load_indices
 
     say = _say(args)
     g = gg.GeodesicGraph.load(args.graph)
@@ -225,10 +228,12 @@ def _distances(args):
     tgt = load_indices(args.targets, g.n_nodes, "--targets")
     shape = (g.n_nodes if src is None else len(src), g.n_nodes if tgt is None else len(tgt))
     dtype = np.dtype(args.dtype)
-    out = np.lib.format.open_memmap(args.output, mode="w+", dtype=dtype, shape=shape)
     t0 = time.perf_counter()
-    g.distances(src, tgt, limit=args.limit, out=out, verbose=not args.quiet)
-    out.flush()
+    with atomic_path(args.output, "distance matrix") as tmp:  # no partial matrix on failure
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+        g.distances(src, tgt, limit=args.limit, out=out, verbose=not args.quiet)
+        out.flush()
+        del out  # unmapped before the rename
     say(f"{shape[0]} x {shape[1]} distances in {time.perf_counter() - t0:.2f} s -> {args.output}")
     return 0
 

@@ -17,6 +17,7 @@ from .exceptions import (
     InvalidInputError,
     RandersConditionError,
 )
+from .io import atomic_path
 from .knn import knn as _knn
 from .metrics import Metric, metric_from_arrays, metric_to_arrays
 
@@ -270,7 +271,28 @@ class GeodesicGraph:
 
     # ------------------------------------------------------------ persistence
     def save(self, path):
-        """Write the graph to an .npz file (no pickle); the metric too when it has no callables."""
+        """Write the graph to an .npz file (no pickle); the metric too when it has no callables.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, or a binary file object
+            A path without the ``.npz`` suffix gets it appended (as ``np.savez`` does),
+            and ``load`` of the same path finds the file. The file is written
+            atomically: to a temporary file in the same folder, flushed to disk, then
+            renamed onto the path, so a failed or interrupted save leaves no partial
+            file and a graph already saved there intact.
+
+        Returns
+        -------
+        The path written (str), or None for a file object.
+
+        Raises
+        ------
+        OSError
+            The folder is missing or not writable, the disk is full, ...: the
+            system's error class (FileNotFoundError, PermissionError, ...) with the
+            path in the message.
+        """
         W = self.weights
         arrays = {
             "format_version": np.array(_FORMAT_VERSION),
@@ -289,11 +311,23 @@ class GeodesicGraph:
                     "pass metric= to GeodesicGraph.load to restore it.",
                     UserWarning, stacklevel=2)
             arrays.update(marr)
-        np.savez_compressed(path, **arrays)
+        if not isinstance(path, (str, os.PathLike)):
+            np.savez_compressed(path, **arrays)  # a file object: the caller's to manage
+            return None
+        path = os.fsdecode(path)
+        if not path.endswith(".npz"):
+            path += ".npz"  # as np.savez does, so that load(path) finds it
+        with atomic_path(path, "graph") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        return path
 
     @classmethod
     def load(cls, path, metric=None):
-        """Read a graph written by :meth:`save` (np.load with allow_pickle=False)."""
+        """Read a graph written by :meth:`save` (np.load with allow_pickle=False).
+
+        ``path`` is the one given to save: when no file has that name, ``path + ".npz"``
+        (what save wrote) is read. A missing file raises FileNotFoundError naming it.
+        """
         if (isinstance(path, (str, os.PathLike)) and not os.path.exists(path)
                 and os.path.exists(os.fspath(path) + ".npz")):
             path = os.fspath(path) + ".npz"  # np.savez appended the suffix in save(path)
@@ -322,6 +356,8 @@ class GeodesicGraph:
             raise InvalidInputError(f"{path} holds non-finite or negative weights.")
         if metric is None:
             metric = metric_from_arrays(arrays)
+        elif isinstance(metric, Metric):  # fixes the dim of a FieldMetric(fn) built without one
+            metric._check_dim(pts.shape[1], f"points in {path}")
         k = int(arrays["k"])
         qa = arrays["quadrature"]
         q = str(qa) if qa.dtype.kind == "U" else int(qa)  # "adaptive" or a Gauss-Legendre order

@@ -1,17 +1,128 @@
-"""Reading user files for the command line: points, metric specs, 1-forms, index lists.
+"""Reading user files for the command line (points, metric specs, 1-forms, index lists)
+and writing files atomically.
 
 Every reader refuses pickled content (np.load(allow_pickle=False)) and raises
 InvalidInputError with the file name, what was wrong and the remedy.
+
+Every file the library writes (graphs, the command line's outputs) goes through
+:func:`atomic_path`: the content is written to a temporary file in the target's
+folder, flushed to disk, then renamed onto the target (``os.replace``, atomic on
+POSIX and Windows). A write that fails or is interrupted leaves no partial file,
+and a file already at the target stays intact.
 """
 
+import contextlib
 import os
+import secrets
 
 import numpy as np
 
 from ._validation import check_points
 from .exceptions import InvalidInputError
 
-__all__ = ["load_points", "load_metric", "load_indices", "parse_vector"]
+__all__ = ["load_points", "load_metric", "load_indices", "parse_vector", "atomic_path",
+           "save_npy", "save_npz", "save_figure"]
+
+
+@contextlib.contextmanager
+def atomic_path(path, what="file"):
+    """Context manager: a temporary path beside ``path`` to write to, moved onto ``path``
+    when the block succeeds.
+
+    The temporary file is created empty (mode 0o666 less the umask, as open() would) in
+    the target's folder with the target's extension (writers that infer the format from
+    it, matplotlib's savefig, keep working); on success it is fsync'ed and renamed onto
+    ``path`` (a symlink at ``path`` is followed); on any exception, KeyboardInterrupt
+    included, it is removed and the exception propagates.
+
+    Raises
+    ------
+    OSError
+        Of the class the system raised (FileNotFoundError for a missing folder,
+        NotADirectoryError, PermissionError, ...), naming ``path`` (``filename``) and
+        saying that nothing was written there.
+    """
+    path = os.fspath(path)
+    if os.path.islink(path):
+        path = os.path.realpath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    ext = os.path.splitext(name)[1]
+    try:
+        while True:
+            tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp{ext}")
+            try:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                break
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise _write_error(exc, path, what) from exc
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _write_error(exc, path, what) from exc
+        raise
+    with contextlib.suppress(OSError):  # make the rename durable (POSIX; not on Windows)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _with_suffix(path, suffix):
+    """``path`` as a str, with ``suffix`` appended unless it ends with it (numpy's rule)."""
+    path = os.fsdecode(os.fspath(path))
+    return path if path.endswith(suffix) else path + suffix
+
+
+def save_npy(path, array, what="array"):
+    """np.save, atomically; ".npy" is appended when missing, as np.save does. Returns the path."""
+    path = _with_suffix(path, ".npy")
+    with atomic_path(path, what) as tmp:
+        np.save(tmp, array)
+    return path
+
+
+def save_npz(path, what="arrays", **arrays):
+    """np.savez, atomically; ".npz" is appended when missing, as np.savez does. Returns the path."""
+    path = _with_suffix(path, ".npz")
+    with atomic_path(path, what) as tmp:
+        np.savez(tmp, **arrays)
+    return path
+
+
+def save_figure(fig, path, **kwargs):
+    """``fig.savefig(path, **kwargs)``, atomically. The format comes from the extension;
+    a path without one gets ".png", as matplotlib does by default. Returns the path."""
+    path = os.fsdecode(os.fspath(path))
+    ext = os.path.splitext(path)[1]
+    if not ext:
+        path, ext = path + ".png", ".png"
+    with atomic_path(path, "figure") as tmp:
+        fig.savefig(tmp, format=ext[1:].lower(), **kwargs)
+    return path
+
+
+def _write_error(exc, path, what):
+    """``exc`` (an OSError) raised again, of the same class, naming the target ``path``."""
+    msg = (f"cannot write the {what} ({exc.strerror or exc}); nothing was written there. "
+           "Write to an existing folder you can write to, with free space")
+    try:
+        if exc.errno is None:
+            return type(exc)(f"{msg}: {path!r}")
+        return type(exc)(exc.errno, msg, path)
+    except Exception:  # an OSError subclass with another constructor
+        return OSError(exc.errno, msg, path)
 
 
 def _load_npz_or_npy(path, what):
@@ -117,7 +228,8 @@ def load_metric(kind, dim, metric_file=None, omega=None, max_norm=None):
         obj = _load_npz_or_npy(omega, "omega")
         if isinstance(obj, dict):
             if {"centers", "coefficients", "bandwidth"} <= set(obj):
-                field = RBFField(obj["centers"], obj["coefficients"], float(obj["bandwidth"]))
+                field = RBFField(obj["centers"], obj["coefficients"], float(obj["bandwidth"]),
+                                 float(obj["max_norm"]) if "max_norm" in obj else None)
             elif {"points", "values"} <= set(obj):
                 bw = float(obj["bandwidth"]) if "bandwidth" in obj else None
                 field = RBFField.fit(obj["points"], obj["values"], bandwidth=bw)

@@ -151,6 +151,8 @@ def _check_grid_metric(metric, grid, stencil):
         raise InvalidInputError(
             f"grid graphs and distance maps are for 2-D or 3-D boxes; received a {grid.ndim}-D grid."
         )
+    if metric.dim is None:  # FieldMetric(fn) built without dim: the grid's
+        metric._check_dim(grid.ndim, "grid")
     if metric.dim != grid.ndim:
         raise MetricError(
             f"the metric is defined on R^{metric.dim} but the grid is {grid.ndim}-D; they must match."
@@ -359,6 +361,8 @@ def _chunked(fn, pts):
 def _field_points(metric, points):
     check_metric(metric)
     if isinstance(points, Grid):
+        if metric.dim is None:  # FieldMetric(fn) built without dim: the grid's
+            metric._check_dim(points.ndim, "grid")
         if points.ndim != metric.dim:
             raise MetricError(
                 f"the metric is defined on R^{metric.dim} but the grid is {points.ndim}-D."
@@ -479,7 +483,7 @@ def random_walk(metric, start, n_steps, step_size, seed=None):
     """
     check_metric(metric)
     single = np.ndim(start) == 1
-    z = check_points(start, "start", dim=metric.dim)
+    z = check_points(start, "start", dim=metric._dim_from(start, "start"))
     n_steps = check_int(n_steps, "n_steps", low=1)
     step = check_float(step_size, "step_size", low=0.0, low_open=True)
     if seed is not None and not isinstance(seed, np.random.Generator):

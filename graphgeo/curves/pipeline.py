@@ -48,8 +48,8 @@ def _segment_stats(metric, curves, quadrature):
 def _endpoints(z, name, dim):
     """(n, dim) endpoints from one point (dim,) or a batch (n, dim)."""
     arr = as_array(z, name)
-    if arr.ndim == 1:
-        return check_vector(arr, name, dim)[None]
+    if arr.ndim == 1:  # dim None: a metric built without one (FieldMetric(fn)) takes z's
+        return check_vector(arr, name, arr.shape[0] if dim is None else dim)[None]
     return check_points(arr, name, dim=dim)
 
 
@@ -87,6 +87,8 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     metric = check_metric(metric)
     d = metric.dim
     A = _endpoints(z0, "z0", d)
+    if d is None:  # FieldMetric(fn) without dim: fixed by the first points it meets
+        d = metric._check_dim(A.shape[1], "z0")
     Bp = _endpoints(z1, "z1", d)
     if A.shape != Bp.shape:
         raise InvalidInputError(

@@ -318,7 +318,7 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
     metric is not constant (``pip install 'graphgeo[torch]'``).
     """
     metric = check_metric(metric)
-    X, _ = check_curves(curves, "curves", dim=metric.dim)
+    X, _ = check_curves(curves, "curves", dim=metric._dim_from(curves, "curves"))
     max_iter = check_int(max_iter, "max_iter", low=0)
     tol = check_float(tol, "tol", low=0.0)
     quadrature = check_int(quadrature, "quadrature", low=1, high=64,

@@ -89,6 +89,7 @@ def shortcut(metric, path, quadrature=None, max_span=None):
     """
     metric = check_metric(metric)
     pts = check_polyline(path, "path", dim=metric.dim)
+    metric._check_dim(pts.shape[1], "path")  # fixes the dim of a FieldMetric(fn) built without
     quadrature = check_quadrature(quadrature)
     if max_span is not None:
         max_span = check_int(max_span, "max_span", low=1,

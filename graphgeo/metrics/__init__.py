@@ -30,7 +30,8 @@ __all__ = [
 
 _BASES = {"Euclidean": Euclidean, "ConstantMetric": ConstantMetric}
 _FIELDS = {"ConstantField": lambda s: ConstantField(s["w"]),
-           "RBFField": lambda s: RBFField(s["centers"], s["coefficients"], float(s["bandwidth"]))}
+           "RBFField": lambda s: RBFField(s["centers"], s["coefficients"], float(s["bandwidth"]),
+                                          float(s["max_norm"]) if "max_norm" in s else None)}
 
 
 def metric_to_arrays(metric, prefix="metric/"):

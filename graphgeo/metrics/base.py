@@ -24,9 +24,39 @@ class Metric:
     is_constant = False
     #: numerical name used by save/load; None when the metric cannot be saved
     family = None
+    #: the dimension was not given: it is fixed by the first points the metric meets
+    _infer_dim = False
 
     def __init__(self, dim):
-        self.dim = int(dim)
+        self.dim = None if dim is None else int(dim)
+
+    def _check_dim(self, d, name="points"):
+        """Fix an inferred dimension (``dim=None`` at construction) from the first points
+        the metric meets, or check ``d`` against it; InvalidInputError on a mismatch."""
+        d = int(d)
+        if self.dim is None:
+            self.dim = d
+        elif d != self.dim:
+            how = (" (inferred from the first points it met; pass dim= to fix it upfront)"
+                   if self._infer_dim else "")
+            raise InvalidInputError(
+                f"{name} has dimension {d} but {type(self).__name__} is defined on "
+                f"R^{self.dim}{how}. Pass points of dimension {self.dim}, or make a new "
+                f"metric for dimension {d}."
+            )
+        return d
+
+    def _dim_from(self, points, name="points"):
+        """``dim``, fixed first from the last axis of ``points`` (array-like) when the metric
+        was built without one; entry points call it before checking points against dim."""
+        if self.dim is None:
+            try:
+                shape = np.shape(points)
+            except ValueError:  # ragged input: left to the caller's validation
+                return None
+            if len(shape) >= 1 and shape[-1] > 0:
+                self._check_dim(shape[-1], name)
+        return self.dim
 
     # -- evaluation ---------------------------------------------------------
     def metric_tensor(self, z):
@@ -59,13 +89,19 @@ class Metric:
 
     def _check_z(self, z, name="z"):
         if namespace(z) is np:
-            return check_points(z, name, dim=self.dim)
+            if not self._infer_dim:
+                return check_points(z, name, dim=self.dim)
+            z = check_points(np.reshape(z, (1, -1)) if np.ndim(z) == 1 else z, name)
+            self._check_dim(z.shape[1], name)
+            return z
         if z.ndim == 1:
             z = z[None, :]
-        if z.ndim != 2 or z.shape[1] != self.dim:
+        if z.ndim != 2 or (not self._infer_dim and z.shape[1] != self.dim):
             raise InvalidInputError(
                 f"{name} must have shape (n, {self.dim}); received {tuple(z.shape)}."
             )
+        if self._infer_dim:
+            self._check_dim(z.shape[1], name)
         return z
 
     def lower_bound(self):

@@ -87,7 +87,18 @@ class ConstantMetric(Metric):
 class _CallableMixin:
     """Evaluate a user callable on numpy (fn) or torch (torch_fn, else fn on numpy)."""
 
-    def _call(self, fn, torch_fn, z, out_tail, name):
+    def _init_dim(self, dim):
+        """dim=None: the dimension is inferred from the first points the metric meets."""
+        if dim is None:
+            self._infer_dim = True
+            return None
+        return check_int(dim, "dim", low=1)
+
+    def _call(self, fn, torch_fn, z, n_tail, name):
+        # every evaluation (also the cost integrands, which bypass _check_z) checks, or fixes,
+        # the dimension of the points fn is called on
+        self._check_dim(z.shape[1], "points")
+        out_tail = (self.dim,) * n_tail
         if is_torch(z):
             if torch_fn is not None:
                 out = torch_fn(z)
@@ -107,21 +118,23 @@ class _CallableMixin:
 class DiagonalField(Metric, _CallableMixin):
     """G(z) = diag(g(z)) with ``fn(z) -> (n, d)`` positive entries; O(d) per evaluation.
 
-    ``torch_fn`` (optional) evaluates the same field on torch tensors, for
-    refinement; without it torch inputs go through ``fn`` on numpy.
+    ``dim`` (optional) is the dimension d; when None it is inferred from the first
+    points the metric meets, and later points of another dimension raise
+    InvalidInputError. ``torch_fn`` (optional) evaluates the same field on torch
+    tensors, for refinement; without it torch inputs go through ``fn`` on numpy.
     """
 
     family = None
 
-    def __init__(self, fn, dim, torch_fn=None):
+    def __init__(self, fn, dim=None, torch_fn=None):
         if not callable(fn):
             raise MetricError(f"fn must be callable z -> (n, d) diagonal entries; received {type(fn).__name__}.")
-        super().__init__(check_int(dim, "dim", low=1))
+        super().__init__(self._init_dim(dim))
         self.fn = fn
         self.torch_fn = torch_fn
 
     def diagonal(self, z):
-        g = self._call(self.fn, self.torch_fn, z, (self.dim,), "DiagonalField fn")
+        g = self._call(self.fn, self.torch_fn, z, 1, "DiagonalField fn")
         return g
 
     def _metric_tensor(self, z, xp):
@@ -152,15 +165,18 @@ class DiagonalField(Metric, _CallableMixin):
 class FieldMetric(Metric, _CallableMixin):
     """Any batched metric field ``fn(z) -> G`` of shape (n, d, d), SPD everywhere.
 
-    Evaluated in chunks through numpy (or ``torch_fn`` on torch tensors).
+    Evaluated in chunks through numpy (or ``torch_fn`` on torch tensors). ``dim``
+    (optional) is the dimension d; when None it is inferred from the first points
+    the metric meets (the graph's points, a curve, ``metric_tensor(z)``, a constant
+    Randers omega), and later points of another dimension raise InvalidInputError.
     """
 
-    def __init__(self, fn, dim, torch_fn=None):
+    def __init__(self, fn, dim=None, torch_fn=None):
         if not callable(fn):
             raise MetricError(f"fn must be callable z -> (n, d, d) metric tensors; received {type(fn).__name__}.")
-        super().__init__(check_int(dim, "dim", low=1))
+        super().__init__(self._init_dim(dim))
         self.fn = fn
         self.torch_fn = torch_fn
 
     def _metric_tensor(self, z, xp):
-        return self._call(self.fn, self.torch_fn, z, (self.dim, self.dim), "FieldMetric fn")
+        return self._call(self.fn, self.torch_fn, z, 2, "FieldMetric fn")

@@ -8,7 +8,10 @@ rescaled pointwise,
     omega'(z) = omega(z) * min(1, max_norm / |omega(z)|_{G^{-1}(z)}),
 
 so |omega'|_{G^{-1}} <= max_norm < 1 everywhere (omega is left unchanged where
-the condition already holds with that margin).
+the condition already holds with that margin). A 1-form may carry its own cap
+(``field.max_norm``: the fields learned by :func:`graphgeo.learn.fit_randers` do);
+``Randers(base, field)`` then applies it, so a learned field satisfies the
+condition everywhere, between its training points too.
 """
 
 import numpy as np
@@ -26,6 +29,9 @@ class OneForm:
     """A 1-form field omega: R^d -> R^d."""
 
     dim = None
+    #: None, or a cap on |omega|_{G^{-1}} in (0, 1) that Randers(base, field) applies
+    #: (the pointwise rescaling of the module notes) when given no max_norm of its own
+    max_norm = None
 
     def __call__(self, z):
         """omega(z) for z of shape (n, d), numpy or torch."""
@@ -59,9 +65,12 @@ class RBFField(OneForm):
     """omega(z) = sum_k exp(-|z - c_k|^2 / (2 bandwidth^2)) W_k (Gaussian RBF expansion).
 
     Build it from coefficients, or interpolate values at points with :meth:`fit`.
+    ``max_norm`` (optional, in (0, 1)) is the cap ``Randers(base, field)`` applies to
+    |omega|_{G^{-1}} pointwise when it is given no max_norm itself: a Gaussian RBF
+    interpolant can overshoot its values between the points, the cap holds everywhere.
     """
 
-    def __init__(self, centers, coefficients, bandwidth):
+    def __init__(self, centers, coefficients, bandwidth, max_norm=None):
         c = check_points(centers, "centers")
         W = check_finite(as_array(coefficients, "coefficients"), "coefficients")
         if W.shape != c.shape:
@@ -71,17 +80,20 @@ class RBFField(OneForm):
         self.centers = c
         self.coefficients = W
         self.bandwidth = check_float(bandwidth, "bandwidth", low=0.0, low_open=True)
+        self.max_norm = None if max_norm is None else check_float(
+            max_norm, "max_norm", low=0.0, high=1.0, low_open=True, high_open=True)
         self.dim = c.shape[1]
         # skipped terms add at most sum|W| exp(-qcut) = 1e-17 to |omega|
         total = float(np.abs(W).sum()) + 1e-300
         self._qcut = max(np.log(total / 1e-17), 0.0)
 
     @classmethod
-    def fit(cls, points, values, bandwidth=None, ridge=1e-8):
+    def fit(cls, points, values, bandwidth=None, ridge=1e-8, max_norm=None):
         """Interpolate ``values`` (n, d) given at ``points`` (n, d).
 
         Solves (Phi + ridge * n * I) W = values with Phi_ij = exp(-|p_i - p_j|^2 / (2 h^2)).
-        ``bandwidth`` defaults to twice the median nearest-neighbour distance.
+        ``bandwidth`` defaults to twice the median nearest-neighbour distance;
+        ``max_norm`` is stored on the field (see the class notes).
         """
         from scipy.spatial import cKDTree
 
@@ -102,7 +114,7 @@ class RBFField(OneForm):
         Phi = np.exp(-D2 / (2 * h * h))
         Phi[np.diag_indices_from(Phi)] += ridge * len(p)
         W = np.linalg.solve(Phi, v)
-        return cls(p, W, h)
+        return cls(p, W, h, max_norm=max_norm)
 
     def _eval(self, z, xp):
         c = like(self.centers, z)
@@ -116,8 +128,11 @@ class RBFField(OneForm):
             inv_scale=1.0 / (2 * self.bandwidth**2), qcut=self._qcut)
 
     def _state(self):
-        return {"centers": self.centers, "coefficients": self.coefficients,
-                "bandwidth": np.array(self.bandwidth)}
+        state = {"centers": self.centers, "coefficients": self.coefficients,
+                 "bandwidth": np.array(self.bandwidth)}
+        if self.max_norm is not None:
+            state["max_norm"] = np.array(self.max_norm)
+        return state
 
 
 class CallableField(OneForm):
@@ -128,7 +143,7 @@ class CallableField(OneForm):
             raise InvalidInputError(f"omega must be callable; received {type(fn).__name__}.")
         self.fn = fn
         self.torch_fn = torch_fn
-        self.dim = int(dim)
+        self.dim = None if dim is None else int(dim)  # None: that of the points it is called on
 
     def _eval(self, z, xp):
         if is_torch(z):
@@ -138,7 +153,7 @@ class CallableField(OneForm):
             out = np.asarray(self.fn(z), dtype=np.float64)
         if tuple(out.shape) != tuple(z.shape):
             raise InvalidInputError(
-                f"omega callable must map shape (n, {self.dim}) to (n, {self.dim}); "
+                f"omega callable must map shape (n, {z.shape[1]}) to (n, {z.shape[1]}); "
                 f"returned shape {tuple(out.shape)} for input {tuple(z.shape)}."
             )
         if not is_torch(out) and not np.all(np.isfinite(out)):
@@ -157,7 +172,7 @@ def as_one_form(omega, dim):
         field = CallableField(omega, dim)
     else:
         field = ConstantField(omega)
-    if field.dim != dim:
+    if field.dim is not None and dim is not None and field.dim != dim:
         raise MetricError(
             f"omega has dimension {field.dim} but the base metric is on R^{dim}; they must match."
         )
@@ -173,8 +188,10 @@ class Randers(Metric):
         The Riemannian part G.
     omega : array (d,), OneForm (ConstantField, RBFField, CallableField) or callable
     max_norm : None or float in (0, 1)
-        None: a point with |omega|_{G^{-1}} >= 1 raises RandersConditionError.
         A float: omega is rescaled pointwise so that |omega|_{G^{-1}} <= max_norm.
+        None: the field's own ``omega.max_norm`` when it carries one (the fields
+        learned by fit_randers do); otherwise a point with |omega|_{G^{-1}} >= 1
+        raises RandersConditionError.
 
     Costs are direction-aware: F(z, -v) = sqrt(v^T G v) - <omega, v>.
     """
@@ -187,10 +204,28 @@ class Randers(Metric):
             )
         self.base = base
         self.omega = as_one_form(omega, base.dim)
+        if base.dim is None and self.omega.dim is not None:
+            base._check_dim(self.omega.dim, "omega")  # FieldMetric(fn) without dim: omega's
+        if max_norm is None:  # a learned field carries its cap
+            max_norm = getattr(self.omega, "max_norm", None)
         self.max_norm = None if max_norm is None else check_float(
             max_norm, "max_norm", low=0.0, high=1.0, low_open=True, high_open=True)
         super().__init__(base.dim)
         self.is_constant = base.is_constant and isinstance(self.omega, ConstantField)
+
+    @property
+    def dim(self):
+        """The base metric's dimension (None while a FieldMetric(fn) base has met no points)."""
+        return self.base.dim
+
+    @dim.setter
+    def dim(self, d):  # Metric.__init__, or a dimension inferred from points: the base's
+        if d is not None:
+            self.base._check_dim(d)
+
+    @property
+    def _infer_dim(self):
+        return self.base._infer_dim
 
     def _metric_tensor(self, z, xp):
         return self.base._metric_tensor(z, xp)
