@@ -16,11 +16,10 @@ array of the grid's shape.
 
 import numpy as np
 
-from ._validation import as_array, check_choice, check_float, check_int, check_points
+from ._validation import as_array, check_choice, check_float, check_int, check_metric, check_points
 from .costs import check_quadrature, segment_costs
 from .exceptions import InvalidInputError, MetricError, NotSPDError, RandersConditionError
 from .kernels import maps as _km
-from .metrics import Metric, Randers
 
 __all__ = [
     "Grid",
@@ -142,10 +141,7 @@ def _pairs(offsets):
 
 
 def _check_grid_metric(metric, grid, stencil):
-    if not isinstance(metric, Metric):
-        raise InvalidInputError(
-            f"metric must be a graphgeo metric such as gg.Euclidean(2); received {type(metric).__name__}."
-        )
+    check_metric(metric)
     if not isinstance(grid, Grid):
         raise InvalidInputError(
             f"grid must be a graphgeo.maps.Grid(lo, hi, shape); received {type(grid).__name__}."
@@ -263,7 +259,7 @@ def _seed_init(metric, grid, seeds, radius, backward, quadrature):
 
 def _node_fields(metric, pts, backward):
     G = _chunked(lambda z: np.asarray(metric.metric_tensor(z)), pts)
-    if isinstance(metric, Randers):
+    if metric.has_one_form:
         om = _chunked(lambda z: np.asarray(metric.effective_omega(z)), pts)
         if backward:
             om = -om
@@ -360,10 +356,7 @@ def _chunked(fn, pts):
 
 
 def _field_points(metric, points):
-    if not isinstance(metric, Metric):
-        raise InvalidInputError(
-            f"metric must be a graphgeo metric; received {type(metric).__name__}."
-        )
+    check_metric(metric)
     if isinstance(points, Grid):
         if points.ndim != metric.dim:
             raise MetricError(
@@ -449,7 +442,7 @@ def omega_norm(metric, points, effective=True):
     False: of omega as given. Zero for a Riemannian metric.
     """
     pts, shape = _field_points(metric, points)
-    if not isinstance(metric, Randers):
+    if not metric.has_one_form:
         return _shaped(np.zeros(len(pts)), shape)
     if not effective:
         out = _chunked(lambda z: np.asarray(metric.omega_norm(z)), pts)
@@ -483,10 +476,7 @@ def random_walk(metric, start, n_steps, step_size, seed=None):
     -------
     (n_steps + 1, d) for one start point, (m, n_steps + 1, d) for m; row 0 is the start.
     """
-    if not isinstance(metric, Metric):
-        raise InvalidInputError(
-            f"metric must be a graphgeo metric; received {type(metric).__name__}."
-        )
+    check_metric(metric)
     single = np.ndim(start) == 1
     z = check_points(start, "start", dim=metric.dim)
     n_steps = check_int(n_steps, "n_steps", low=1)
