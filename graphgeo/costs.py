@@ -113,10 +113,10 @@ def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None, rtol=None)
     if b_pts is a_pts:
         b_pts = None
     a_pts = check_points(a_pts, "a_pts", dim=metric.dim)
-    metric._check_domain(a_pts, "a_pts")
+    metric.check_domain(a_pts, "a_pts")
     if b_pts is not None:
         b_pts = check_points(b_pts, "b_pts", dim=metric.dim)
-        metric._check_domain(b_pts, "b_pts")
+        metric.check_domain(b_pts, "b_pts")
     ia = check_nodes(ia, len(a_pts), "ia")
     ib = check_nodes(ib, len(a_pts if b_pts is None else b_pts), "ib")
     if len(ia) != len(ib):
@@ -498,7 +498,7 @@ def curve_length(metric, points, quadrature=None):
     """
     check_metric(metric)
     pts = check_points(points, "points", dim=metric.dim, min_rows=1)
-    metric._check_domain(pts, "points")
+    metric.check_domain(pts, "points")
     if len(pts) < 2:
         return 0.0
     idx = np.arange(len(pts) - 1)

@@ -73,7 +73,7 @@ class Metric:
             )
         return z
 
-    def _check_domain(self, points, name):
+    def check_domain(self, points, name):
         """Raise InvalidInputError naming ``name`` where checked (numpy) points lie outside
         the metric's domain; R^d (no check) unless a family restricts it."""
 

@@ -100,10 +100,10 @@ class ConformalMetric(Metric):
     def _check_z(self, z, name="z"):
         z = super()._check_z(z, name)
         if namespace(z) is np and name == "z":
-            self._check_domain(z, name)
+            self.check_domain(z, name)
         return z
 
-    def _check_domain(self, points, name):
+    def check_domain(self, points, name):
         if self.kind == "halfplane":
             bad = ~(points[:, -1] > 0.0)
             what = f"the last coordinate must be > 0 (upper half-{'plane' if self.dim == 2 else 'space'})"

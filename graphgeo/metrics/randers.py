@@ -202,8 +202,8 @@ class Randers(Metric):
     def _cometric_tensor(self, z, xp):
         return self.base._cometric_tensor(z, xp)
 
-    def _check_domain(self, points, name):
-        self.base._check_domain(points, name)
+    def check_domain(self, points, name):
+        self.base.check_domain(points, name)
 
     def omega_norm(self, z):
         """|omega(z)|_{G^{-1}(z)} before any rescaling, shape (n,)."""
