@@ -249,7 +249,7 @@ def _bisect_adaptive(rec, P, ea, eb, rtol):
 
 
 def _pack_cometric(params, d):
-    """(C0p, MtT, diag, ...) of a centroid cometric: see ``_adaptive_data``."""
+    """The packed cometric ``cd`` of a centroid cometric (see ``_ADAPTIVE_PACK``)."""
     centroids, wkind, wdiag, wfull, M, inv_scale, lbd, qcut = params
     diag = M.ndim == 2
     tri_i, tri_j = np.tril_indices(d)
