@@ -240,260 +240,6 @@ EDGE_BLOCK = 4
 
 
 @njit(cache=True, fastmath=_FM)
-def _block_start(e0, nblk, P, seg, cd, table, flags, onn, ends, okind, st, Wb, rows, sc, out):
-    """Step (a) of ``_edges_range`` for the segments e0 .. e0 + nblk - 1: the endpoint data
-    and the level-1 weights (rows 0 .. nact - 1 of Wb) of the segments that are not
-    finished at once (zero length, not SPD at an end); returns nact, their number, with
-    their state in the slots 0 .. nact - 1 of st. flags = (hermite, use_table)."""
-    ea, eb = seg
-    cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut = cd
-    EF, ED, EG, EDG, ER = ends
-    hermite, use_table = flags
-    R, A, worst, level = out
-    r_s, r_t = rows
-    d = P.shape[1]
-    K = cT.shape[1]
-    (s_ia, s_ib, s_e, s_sgn, s_v, s_F, s_G, s_df, s_dg, s_herma, s_tab, s_eta, s_bk, bk0, s_wst,
-        s_R, s_A, s_lev, s_done, s_bad) = st
-    nact = 0
-    for s in range(nblk):
-        e = e0 + s
-        ia, ib, sgn = _canonical(P, ea[e], eb[e])
-        v = s_v[nact]
-        h2 = 0.0
-        for i in range(d):
-            v[i] = P[ib, i] - P[ia, i]
-            h2 += v[i] * v[i]
-        wst = 0.0
-        if okind != OMEGA_NONE:
-            wst = max(onn[ia], onn[ib])
-        if h2 == 0.0:
-            R[e] = 0.0
-            A[e] = 0.0
-            worst[e] = wst
-            level[e] = 0
-            continue
-        # endpoint values and derivatives (Hermite data), from ``adaptive_ends``
-        f0 = EF[e, 0]
-        f1 = EF[e, 1]
-        df0 = ED[e, 0]
-        df1 = ED[e, 1]
-        if not (f0 == f0 and f1 == f1):
-            R[e] = np.nan
-            A[e] = 0.0
-            worst[e] = wst
-            level[e] = 0
-            continue
-        s_F[nact, 0] = f0
-        s_F[nact, 8] = f1
-        s_G[nact, 0] = EG[e, 0]
-        s_G[nact, 8] = EG[e, 1]
-        # Hermite rules for A unless omega was rescaled at an end
-        herm_a = hermite and not (ER[e, 0] or ER[e, 1])
-        dg0 = EDG[e, 0] if herm_a else 0.0
-        dg1 = EDG[e, 1] if herm_a else 0.0
-        # roots products need bounded t(1-t) factors
-        tab = use_table and K > 0
-        eta = 0.0
-        bk = s_bk[nact] if wkind != 0 else bk0
-        if tab:
-            if wkind == 0:
-                eta = h2 * inv_scale
-                tab = eta <= _PSI_MAX
-            else:
-                for k in range(K):
-                    psi = _qform_dir(k, v, wkind, wdT, wfull) * inv_scale
-                    if psi > _PSI_MAX:
-                        tab = False
-                        break
-                    bk[k] = math.exp(psi / 64.0)
-        s_ia[nact] = ia
-        s_ib[nact] = ib
-        s_e[nact] = e
-        s_sgn[nact] = sgn
-        s_df[nact, 0] = df0
-        s_df[nact, 1] = df1
-        s_dg[nact, 0] = dg0
-        s_dg[nact, 1] = dg1
-        s_herma[nact] = herm_a
-        s_tab[nact] = tab
-        s_eta[nact] = eta
-        s_wst[nact] = wst
-        _point_weights(4, tab, table, ia, ib, eta, bk, P, v, cd, Wb, nact, sc)
-        r_s[nact] = nact
-        r_t[nact] = 0.5
-        nact += 1
-    return nact
-
-
-@njit(cache=True, fastmath=_FM)
-def _level1(nact, st, blk, rules, okind, cd, table, P, Wb, rows, sc):
-    """Step (b) of ``_edges_range`` after the level-1 points are evaluated (blk = (fb, gb,
-    onb)): level-1 values and acceptance per segment, and the weights of the level-2 points
-    of the segments it does not accept (two rows each of Wb); returns their number."""
-    fb, gb, onb = blk
-    hermite, rtol, rules_h, rules_v, level_new, tq, wq, max_depth = rules
-    wkind = cd[1]
-    r_s, r_t = rows
-    (s_ia, s_ib, s_e, s_sgn, s_v, s_F, s_G, s_df, s_dg, s_herma, s_tab, s_eta, s_bk, bk0, s_wst,
-        s_R, s_A, s_lev, s_done, s_bad) = st
-    n2 = 0
-    for s in range(nact):
-        df0 = s_df[s, 0]
-        df1 = s_df[s, 1]
-        dg0 = s_dg[s, 0]
-        dg1 = s_dg[s, 1]
-        herm_a = s_herma[s]
-        Rprev, Aprev = _rule_value(0, s_F, s_G, s, hermite, herm_a, rules_h, rules_v, df0,
-                                   df1, dg0, dg1)
-        s_done[s] = False
-        s_lev[s] = 0
-        f = fb[s]
-        s_F[s, 4] = f
-        s_G[s, 4] = gb[s]
-        s_wst[s] = max(s_wst[s], onb[s])
-        if not f == f:
-            s_bad[s] = True
-            continue
-        s_bad[s] = False
-        Rl, Al = _rule_value(1, s_F, s_G, s, hermite, herm_a, rules_h, rules_v, df0, df1, dg0,
-                              dg1)
-        s_lev[s] = 1
-        err = max(abs(Rl - Rprev), abs(Al - Aprev))
-        # level 1 only with Hermite rules: trapezoid against Simpson is too easily fooled
-        if err <= rtol * Rl and hermite and (herm_a or okind == OMEGA_NONE):
-            s_done[s] = True
-        else:
-            # level 2 needed: the weights of t = 1/4 and 3/4 into the next two rows
-            for p in range(2):
-                j = level_new[1, p]
-                _point_weights(j, s_tab[s], table, s_ia[s], s_ib[s], s_eta[s],
-                               s_bk[s] if wkind != 0 else bk0, P, s_v[s], cd, Wb,
-                               2 * n2 + p, sc)
-                r_s[2 * n2 + p] = s
-                r_t[2 * n2 + p] = j / 8.0
-            n2 += 1
-        s_R[s] = Rl
-        s_A[s] = Al
-    return n2
-
-
-@njit(cache=True, fastmath=_FM)
-def _levels23(s, r2, st, blk, rules, cd, form, table, P, Wx, Cx, sc, stack, out):
-    """Step (d) of ``_edges_range`` for the segment in slot s: level-2 acceptance (its
-    values in rows 2 r2, 2 r2 + 1 of blk when level 1 did not accept it), then level 3 (its
-    four points as one block) and the bisection fallback on demand; writes the segment's
-    results into out and returns the next level-2 row pair."""
-    fb, gb, onb = blk
-    hermite, rtol, rules_h, rules_v, level_new, tq, wq, max_depth = rules
-    wkind = cd[1]
-    MtT = cd[4]
-    GV = WSUM_VECTORS
-    R, A, worst, level = out
-    _, _, _, _, Z4, V4, _, fo, go, ono = sc
-    d = P.shape[1]
-    (s_ia, s_ib, s_e, s_sgn, s_v, s_F, s_G, s_df, s_dg, s_herma, s_tab, s_eta, s_bk, bk0, s_wst,
-        s_R, s_A, s_lev, s_done, s_bad) = st
-    e = s_e[s]
-    wst = s_wst[s]
-    if s_bad[s]:
-        R[e] = np.nan
-        A[e] = 0.0
-        worst[e] = wst
-        level[e] = s_lev[s]
-        return r2
-    Rl = s_R[s]
-    Al = s_A[s]
-    lev = s_lev[s]
-    done = s_done[s]
-    bad = False
-    ia = s_ia[s]
-    ib = s_ib[s]
-    pa = P[ia]
-    v = s_v[s]
-    if not done:
-        df0 = s_df[s, 0]
-        df1 = s_df[s, 1]
-        dg0 = s_dg[s, 0]
-        dg1 = s_dg[s, 1]
-        herm_a = s_herma[s]
-        tab = s_tab[s]
-        eta = s_eta[s]
-        bk = s_bk[s] if wkind != 0 else bk0
-        Rprev = Rl
-        Aprev = Al
-        for lv in range(2, 4):
-            nnew = 2 if lv == 2 else 4
-            if lv == 3:
-                # level 3 on demand: its four points in one block
-                for p in range(4):
-                    _point_weights(level_new[2, p], tab, table, ia, ib, eta, bk, P, v,
-                                   cd, Wx, p, sc)
-                    t = level_new[2, p] / 8.0
-                    for i in range(d):
-                        Z4[p, i] = pa[i] + t * v[i]
-                        V4[p, i] = v[i]
-                _wsum(Wx, GV, MtT, Cx)
-                _finish4(Cx, 0, cd, form, sc)
-            for p in range(nnew):
-                j = level_new[lv - 1, p]
-                if lv == 3:
-                    f = fo[p]
-                    g = go[p]
-                    on = ono[p]
-                else:
-                    f = fb[2 * r2 + p]
-                    g = gb[2 * r2 + p]
-                    on = onb[2 * r2 + p]
-                if not f == f:
-                    bad = True
-                s_F[s, j] = f
-                s_G[s, j] = g
-                if on > wst:
-                    wst = on
-            if lv == 2:
-                r2 += 1
-            if bad:
-                break
-            Rl, Al = _rule_value(lv, s_F, s_G, s, hermite, herm_a, rules_h, rules_v, df0,
-                                 df1, dg0, dg1)
-            lev = lv
-            if lv == 2:
-                # a Hermite level-2 value is compared with the better degree-5 rule on
-                # its points, Boole's (values only), rather than with the 1-point
-                # Hermite rule
-                if hermite:
-                    Rprev = (rules_v[2, 0] * s_F[s, 0] + rules_v[2, 2] * s_F[s, 2]
-                             + rules_v[2, 4] * s_F[s, 4] + rules_v[2, 6] * s_F[s, 6]
-                             + rules_v[2, 8] * s_F[s, 8])
-                if herm_a:
-                    Aprev = (rules_v[2, 0] * s_G[s, 0] + rules_v[2, 2] * s_G[s, 2]
-                             + rules_v[2, 4] * s_G[s, 4] + rules_v[2, 6] * s_G[s, 6]
-                             + rules_v[2, 8] * s_G[s, 8])
-            err = max(abs(Rl - Rprev), abs(Al - Aprev))
-            if err <= rtol * Rl:
-                done = True
-                break
-            Rprev = Rl
-            Aprev = Al
-        if bad:
-            R[e] = np.nan
-            A[e] = 0.0
-            worst[e] = wst
-            level[e] = lev
-            return r2
-    if not done:
-        Rl, Al, wst = _bisect(pa, v, Rl, Al, wst, tq, wq, max_depth, rtol, Wx, Cx, cd,
-                              form, sc, stack)
-        lev = 4
-    R[e] = Rl
-    A[e] = s_sgn[s] * Al
-    worst[e] = wst
-    level[e] = lev
-    return r2
-
-
-@njit(cache=True, fastmath=_FM)
 def _edges_range(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, okind, oparams,
                  max_norm, rules, out):
     """The segments e_start <= e < e_stop of ``adaptive_edges`` (serial).
@@ -566,28 +312,224 @@ def _edges_range(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, okind
     rows = (r_s, r_t)
     blk = (fb, gb, onb)
     sc = (z, xb, ib_, om, Z4, V4, wk, fo, go, ono)
-    st = (s_ia, s_ib, s_e, s_sgn, s_v, s_F, s_G, s_df, s_dg, s_herma, s_tab, s_eta, s_bk, bk0, s_wst, s_R, s_A, s_lev, s_done, s_bad)
     stack = (np.empty(4 * max_depth + 8), np.empty(4 * max_depth + 8),
              np.empty(4 * max_depth + 8), np.empty(4 * max_depth + 8),
              np.empty(4 * max_depth + 8, dtype=np.int64))
     for e0 in range(e_start, e_stop, NB):
         nblk = min(NB, e_stop - e0)
         # (a) endpoint data, level-1/2 weights
-        nact = _block_start(e0, nblk, P, seg, cd, table, (hermite, use_table), onn, ends,
-                            okind, st, Wb, rows, sc, out)
+        nact = 0
+        for s in range(nblk):
+            e = e0 + s
+            ia, ib, sgn = _canonical(P, ea[e], eb[e])
+            v = s_v[nact]
+            h2 = 0.0
+            for i in range(d):
+                v[i] = P[ib, i] - P[ia, i]
+                h2 += v[i] * v[i]
+            wst = 0.0
+            if okind != OMEGA_NONE:
+                wst = max(onn[ia], onn[ib])
+            if h2 == 0.0:
+                R[e] = 0.0
+                A[e] = 0.0
+                worst[e] = wst
+                level[e] = 0
+                continue
+            # endpoint values and derivatives (Hermite data), from ``adaptive_ends``
+            f0 = EF[e, 0]
+            f1 = EF[e, 1]
+            df0 = ED[e, 0]
+            df1 = ED[e, 1]
+            if not (f0 == f0 and f1 == f1):
+                R[e] = np.nan
+                A[e] = 0.0
+                worst[e] = wst
+                level[e] = 0
+                continue
+            s_F[nact, 0] = f0
+            s_F[nact, 8] = f1
+            s_G[nact, 0] = EG[e, 0]
+            s_G[nact, 8] = EG[e, 1]
+            # Hermite rules for A unless omega was rescaled at an end
+            herm_a = hermite and not (ER[e, 0] or ER[e, 1])
+            dg0 = EDG[e, 0] if herm_a else 0.0
+            dg1 = EDG[e, 1] if herm_a else 0.0
+            # roots products need bounded t(1-t) factors
+            tab = use_table and K > 0
+            eta = 0.0
+            bk = s_bk[nact] if wkind != 0 else bk0
+            if tab:
+                if wkind == 0:
+                    eta = h2 * inv_scale
+                    tab = eta <= _PSI_MAX
+                else:
+                    for k in range(K):
+                        psi = _qform_dir(k, v, wkind, wdT, wfull) * inv_scale
+                        if psi > _PSI_MAX:
+                            tab = False
+                            break
+                        bk[k] = math.exp(psi / 64.0)
+            s_ia[nact] = ia
+            s_ib[nact] = ib
+            s_e[nact] = e
+            s_sgn[nact] = sgn
+            s_df[nact, 0] = df0
+            s_df[nact, 1] = df1
+            s_dg[nact, 0] = dg0
+            s_dg[nact, 1] = dg1
+            s_herma[nact] = herm_a
+            s_tab[nact] = tab
+            s_eta[nact] = eta
+            s_wst[nact] = wst
+            _point_weights(4, tab, table, ia, ib, eta, bk, P, v, cd, Wb, nact, sc)
+            r_s[nact] = nact
+            r_t[nact] = 0.5
+            nact += 1
         if nact == 0:
             continue
         # (b) level 1 (t = 1/2) of the block
         _block_points(Wb, nact, Cb, rows, s_v, P, s_ia, cd, form, sc, blk)
-        n2 = _level1(nact, st, blk, rules, okind, cd, table, P, Wb, rows, sc)
+        n2 = 0
+        for s in range(nact):
+            df0 = s_df[s, 0]
+            df1 = s_df[s, 1]
+            dg0 = s_dg[s, 0]
+            dg1 = s_dg[s, 1]
+            herm_a = s_herma[s]
+            Rprev, Aprev = _rule_value(0, s_F, s_G, s, hermite, herm_a, rules_h, rules_v, df0,
+                                       df1, dg0, dg1)
+            s_done[s] = False
+            s_lev[s] = 0
+            f = fb[s]
+            s_F[s, 4] = f
+            s_G[s, 4] = gb[s]
+            s_wst[s] = max(s_wst[s], onb[s])
+            if not f == f:
+                s_bad[s] = True
+                continue
+            s_bad[s] = False
+            Rl, Al = _rule_value(1, s_F, s_G, s, hermite, herm_a, rules_h, rules_v, df0, df1, dg0,
+                                  dg1)
+            s_lev[s] = 1
+            err = max(abs(Rl - Rprev), abs(Al - Aprev))
+            # level 1 only with Hermite rules: trapezoid against Simpson is too easily fooled
+            if err <= rtol * Rl and hermite and (herm_a or okind == OMEGA_NONE):
+                s_done[s] = True
+            else:
+                # level 2 needed: the weights of t = 1/4 and 3/4 into the next two rows
+                for p in range(2):
+                    j = level_new[1, p]
+                    _point_weights(j, s_tab[s], table, s_ia[s], s_ib[s], s_eta[s],
+                                   s_bk[s] if wkind != 0 else bk0, P, s_v[s], cd, Wb,
+                                   2 * n2 + p, sc)
+                    r_s[2 * n2 + p] = s
+                    r_t[2 * n2 + p] = j / 8.0
+                n2 += 1
+            s_R[s] = Rl
+            s_A[s] = Al
         # (c) level 2 (t = 1/4, 3/4) of the segments level 1 does not accept
         if n2 > 0:
             _block_points(Wb, 2 * n2, Cb, rows, s_v, P, s_ia, cd, form, sc, blk)
         # (d) per segment: level-2 acceptance, then level 3 and the bisection fallback
         r2 = 0
         for s in range(nact):
-            r2 = _levels23(s, r2, st, blk, rules, cd, form, table, P, Wx, Cx, sc, stack,
-                           out)
+            e = s_e[s]
+            wst = s_wst[s]
+            if s_bad[s]:
+                R[e] = np.nan
+                A[e] = 0.0
+                worst[e] = wst
+                level[e] = s_lev[s]
+                continue
+            Rl = s_R[s]
+            Al = s_A[s]
+            lev = s_lev[s]
+            done = s_done[s]
+            bad = False
+            ia = s_ia[s]
+            ib = s_ib[s]
+            pa = P[ia]
+            v = s_v[s]
+            if not done:
+                df0 = s_df[s, 0]
+                df1 = s_df[s, 1]
+                dg0 = s_dg[s, 0]
+                dg1 = s_dg[s, 1]
+                herm_a = s_herma[s]
+                tab = s_tab[s]
+                eta = s_eta[s]
+                bk = s_bk[s] if wkind != 0 else bk0
+                Rprev = Rl
+                Aprev = Al
+                for lv in range(2, 4):
+                    nnew = 2 if lv == 2 else 4
+                    if lv == 3:
+                        # level 3 on demand: its four points in one block
+                        for p in range(4):
+                            _point_weights(level_new[2, p], tab, table, ia, ib, eta, bk, P, v,
+                                           cd, Wx, p, sc)
+                            t = level_new[2, p] / 8.0
+                            for i in range(d):
+                                Z4[p, i] = pa[i] + t * v[i]
+                                V4[p, i] = v[i]
+                        _wsum(Wx, GV, MtT, Cx)
+                        _finish4(Cx, 0, cd, form, sc)
+                    for p in range(nnew):
+                        j = level_new[lv - 1, p]
+                        if lv == 3:
+                            f = fo[p]
+                            g = go[p]
+                            on = ono[p]
+                        else:
+                            f = fb[2 * r2 + p]
+                            g = gb[2 * r2 + p]
+                            on = onb[2 * r2 + p]
+                        if not f == f:
+                            bad = True
+                        s_F[s, j] = f
+                        s_G[s, j] = g
+                        if on > wst:
+                            wst = on
+                    if lv == 2:
+                        r2 += 1
+                    if bad:
+                        break
+                    Rl, Al = _rule_value(lv, s_F, s_G, s, hermite, herm_a, rules_h, rules_v, df0,
+                                         df1, dg0, dg1)
+                    lev = lv
+                    if lv == 2:
+                        # a Hermite level-2 value is compared with the better degree-5 rule on
+                        # its points, Boole's (values only), rather than with the 1-point
+                        # Hermite rule
+                        if hermite:
+                            Rprev = (rules_v[2, 0] * s_F[s, 0] + rules_v[2, 2] * s_F[s, 2]
+                                     + rules_v[2, 4] * s_F[s, 4] + rules_v[2, 6] * s_F[s, 6]
+                                     + rules_v[2, 8] * s_F[s, 8])
+                        if herm_a:
+                            Aprev = (rules_v[2, 0] * s_G[s, 0] + rules_v[2, 2] * s_G[s, 2]
+                                     + rules_v[2, 4] * s_G[s, 4] + rules_v[2, 6] * s_G[s, 6]
+                                     + rules_v[2, 8] * s_G[s, 8])
+                    err = max(abs(Rl - Rprev), abs(Al - Aprev))
+                    if err <= rtol * Rl:
+                        done = True
+                        break
+                    Rprev = Rl
+                    Aprev = Al
+                if bad:
+                    R[e] = np.nan
+                    A[e] = 0.0
+                    worst[e] = wst
+                    level[e] = lev
+                    continue
+            if not done:
+                Rl, Al, wst = _bisect(pa, v, Rl, Al, wst, tq, wq, max_depth, rtol, Wx, Cx, cd,
+                                      form, sc, stack)
+                lev = 4
+            R[e] = Rl
+            A[e] = s_sgn[s] * Al
+            worst[e] = wst
+            level[e] = lev
 
 
 @njit(cache=True, parallel=True)
