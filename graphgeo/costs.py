@@ -11,23 +11,32 @@ quadrature:
   segments that meet there; interior points t = j/8 get their centroid weights
   as products of per-node roots (no exponential per centroid and point); the
   order grows per segment (levels of 1, 3 and 7 interior points, then bisection)
-  until two nested rules agree. See ``graphgeo.kernels.segments``.
+  until two nested rules agree. See ``graphgeo.kernels.adaptive``. Families whose
+  parameters do not have the centroid cometric layout (conformal metrics) are integrated
+  adaptively by recursive bisection with 8-point Gauss-Legendre panels
+  (``graphgeo.kernels.segments.costs_bisect``), to the same rtol.
 * an integer n: n-point Gauss-Legendre on every segment (fixed cost, no estimate).
 
-Fused numba kernels serve the families that have one; other metrics go through
-batched numpy evaluation (chunked), with the same nested rules in adaptive mode.
-bench/edge_weights.py measures both modes against a numpy reference.
+Fused numba kernels serve the metrics with a kernel record
+(``metric.kernel_record()``, plain arrays; dispatch on ``record.family`` below); other
+metrics go through batched numpy evaluation (chunked), with the same nested rules in
+adaptive mode. bench/edge_weights.py measures both modes against a numpy reference.
 """
 
 import numba
 import numpy as np
 
-from ._validation import check_float, check_int, check_nodes, check_points
+from ._validation import check_float, check_int, check_metric, check_nodes, check_points
 from .exceptions import InvalidInputError, NotSPDError
+from .kernels import adaptive as _ad
+from .kernels import adaptive_edges as _ae
+from .kernels import adaptive_nodes as _an
 from .kernels import segments as _seg
-from .metrics import Metric, Randers
+from .kernels.leaves import OMEGA_RBF, work_size
 from .metrics.base import _GENERIC_CHUNK, generic_segment_costs
 from .metrics.randers import raise_randers
+from .metrics.record import (FAMILY_COMETRIC_DIAG, FAMILY_COMETRIC_FULL, FAMILY_CONSTANT,
+                             FAMILY_IDENTITY)
 
 __all__ = ["gauss_legendre", "segment_costs", "curve_length", "DEFAULT_QUADRATURE", "ADAPTIVE",
            "ADAPTIVE_RTOL"]
@@ -98,18 +107,16 @@ def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None, rtol=None)
     condition at a quadrature point (unless the metric rescales omega), NotSPDError
     where the metric is not positive definite.
     """
-    if not isinstance(metric, Metric):
-        raise InvalidInputError(
-            f"metric must be a graphgeo metric (gg.Euclidean(d), gg.RHVAEMetric(...), ...); "
-            f"received {type(metric).__name__}."
-        )
+    check_metric(metric)
     quadrature = check_quadrature(quadrature)
     rtol = check_rtol(rtol)
     if b_pts is a_pts:
         b_pts = None
     a_pts = check_points(a_pts, "a_pts", dim=metric.dim)
+    metric.check_domain(a_pts, "a_pts")
     if b_pts is not None:
         b_pts = check_points(b_pts, "b_pts", dim=metric.dim)
+        metric.check_domain(b_pts, "b_pts")
     ia = check_nodes(ia, len(a_pts), "ia")
     ib = check_nodes(ib, len(a_pts if b_pts is None else b_pts), "ib")
     if len(ia) != len(ib):
@@ -137,27 +144,18 @@ def _fixed(metric, a_pts, ia, ib, b_pts, quadrature):
     worst = np.zeros(n)
     if n == 0:
         return R, A
-    randers = isinstance(metric, Randers)
-    max_norm = metric.max_norm if randers else None
-    kern = metric._kernel()
-    if kern is not None:
-        driver, params = kern
-        okind, oparams = _omega(metric)
-        driver(a_pts, b_pts, np.ascontiguousarray(ia, dtype=np.int64),
-               np.ascontiguousarray(ib, dtype=np.int64), tq, wq, params, okind, oparams,
-               -1.0 if max_norm is None else max_norm, R, A, worst)
+    max_norm = metric.max_norm
+    rec = metric.kernel_record()
+    if rec is not None:
+        _seg.costs_fixed(a_pts, b_pts, np.ascontiguousarray(ia, dtype=np.int64),
+                         np.ascontiguousarray(ib, dtype=np.int64), tq, wq, rec.params,
+                         work_size(rec.family, metric.dim), *rec.form, R, A, worst)
         _check_finite(R, a_pts, ia, b_pts, ib)
     else:
         R, A, worst = generic_segment_costs(metric, a_pts[ia], b_pts[ib], tq, wq, max_norm)
-    if randers and max_norm is None and worst.max(initial=0.0) >= 1.0:
+    if max_norm is None and worst.max(initial=0.0) >= 1.0:
         _raise_worst(metric, worst, a_pts[ia], b_pts[ib], ia, ib, tq)
     return R, A
-
-
-def _omega(metric):
-    if isinstance(metric, Randers):
-        return metric._omega_kernel()
-    return _seg.OMEGA_NONE, _seg.omega_params(metric.dim)
 
 
 def _check_finite(R, a_pts, ia, b_pts, ib):
@@ -190,8 +188,7 @@ def _adaptive(metric, a_pts, ia, ib, b_pts, rtol):
     ia = np.asarray(ia, dtype=np.int64)
     ib = np.asarray(ib, dtype=np.int64)
     n = len(ia)
-    randers = isinstance(metric, Randers)
-    max_norm = metric.max_norm if randers else None
+    max_norm = metric.max_norm
     # distinct endpoints become nodes; segments refer to them
     if b_pts is None or b_pts is a_pts:
         nodes, inv = _compact(np.concatenate([ia, ib]), len(a_pts))
@@ -204,10 +201,14 @@ def _adaptive(metric, a_pts, ia, ib, b_pts, rtol):
         ea, eb = inva, invb + len(ua)
     if n == 0:
         return np.empty(0), np.empty(0), np.zeros(0), np.zeros(0, dtype=np.int8)
-    kern = metric._kernel()
-    if kern is None:
+    rec = metric.kernel_record()
+    if rec is None:
         P = np.ascontiguousarray(P, dtype=np.float64)
         R, A, worst, level = _generic_adaptive(metric, P, ea, eb, rtol, max_norm)
+    elif rec.family not in _ADAPTIVE_PACK:
+        P = np.ascontiguousarray(P, dtype=np.float64)
+        R, A, worst, level = _bisect_adaptive(rec, P, ea, eb, rtol)
+        _check_finite(R, P, ea, P, eb)
     else:
         # memory locality: number the nodes along the graph (reverse Cuthill-McKee) and
         # visit the segments by their first node, so that the per-node rows a segment
@@ -217,15 +218,82 @@ def _adaptive(metric, a_pts, ia, ib, b_pts, rtol):
         rank[perm] = np.arange(len(perm))
         ea_o = np.ascontiguousarray(rank[ea[order]], dtype=np.int64)
         eb_o = np.ascontiguousarray(rank[eb[order]], dtype=np.int64)
-        out = _fused_adaptive(metric, kern, np.ascontiguousarray(P[perm], dtype=np.float64),
-                              ea_o, eb_o, rtol, max_norm)
+        out = _fused_adaptive(rec, np.ascontiguousarray(P[perm], dtype=np.float64), ea_o, eb_o,
+                              rtol)
         R, A, worst, level = (np.empty_like(x) for x in out)
         for dst, src in zip((R, A, worst, level), out):
             dst[order] = src
         _check_finite(R, P, ea, P, eb)
-    if randers and max_norm is None and worst.max(initial=0.0) >= 1.0:
+    if max_norm is None and worst.max(initial=0.0) >= 1.0:
         _raise_worst(metric, worst, P[ea], P[eb], ia, ib)
     return R, A, worst, level
+
+
+def _bisect_adaptive(rec, P, ea, eb, rtol):
+    """Adaptive integration of a family without node-shared data: 8-point Gauss-Legendre
+    on the segment, then on halves of each panel until the halves agree with it to rtol
+    (``costs_bisect``); level 4 (0 for zero-length segments)."""
+    n = len(ea)
+    R = np.empty(n)
+    A = np.empty(n)
+    worst = np.zeros(n)
+    depth = np.zeros(n, dtype=np.int64)
+    tq, wq = gauss_legendre(8)
+    with numba.parallel_chunksize(1):
+        _seg.costs_bisect(P, P, np.ascontiguousarray(ea, dtype=np.int64),
+                          np.ascontiguousarray(eb, dtype=np.int64), tq, wq, rec.params,
+                          work_size(rec.family, P.shape[1]), *rec.form,
+                          (float(rtol), _ad.ADAPTIVE_MAX_DEPTH), R, A, worst, depth)
+    level = np.where(np.any(P[ea] != P[eb], axis=1), 4, 0).astype(np.int8)
+    return R, A, worst, level
+
+
+def _pack_cometric(params, d):
+    """The packed cometric ``cd`` of a centroid cometric (see ``_ADAPTIVE_PACK``)."""
+    centroids, wkind, wdiag, wfull, M, inv_scale, lbd, qcut = params
+    diag = M.ndim == 2
+    tri_i, tri_j = np.tril_indices(d)
+    if diag:
+        m = d
+        rows = np.ascontiguousarray(M.T)
+        c0 = np.full(d, float(lbd))
+    else:
+        m = len(tri_i)
+        rows = np.ascontiguousarray(M[:, tri_i, tri_j].T)
+        c0 = np.where(tri_i == tri_j, float(lbd), 0.0)
+    npad = -(-m // _ad.WSUM_ROWS) * _ad.WSUM_ROWS
+    MtT = np.zeros((npad, centroids.shape[0]))
+    MtT[:m] = rows
+    C0p = np.zeros(npad)
+    C0p[:m] = c0
+    return (np.ascontiguousarray(centroids.T, dtype=np.float64), int(wkind),
+            np.ascontiguousarray(wdiag.T, dtype=np.float64),
+            np.ascontiguousarray(wfull, dtype=np.float64), MtT, C0p, diag,
+            float(inv_scale), np.ascontiguousarray(qcut, dtype=np.float64))
+
+
+def _pack_constant(Ainv, d):
+    """A constant cometric as a centroid cometric without centroids (K = 0)."""
+    tri_i, tri_j = np.tril_indices(d)
+    ntri = len(tri_i)
+    npad = -(-ntri // _ad.WSUM_ROWS) * _ad.WSUM_ROWS
+    C0p = np.zeros(npad)
+    C0p[:ntri] = Ainv[tri_i, tri_j]
+    return (np.zeros((d, 0)), 0, np.zeros((d, 1)), np.zeros((1, d, d)), np.zeros((npad, 0)),
+            C0p, False, 0.0, np.zeros(0))
+
+
+#: the families the node-shared adaptive engine integrates, and how each record's params
+#: become its packed cometric ``cd = (cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale,
+#: qcut)``: C(z) = C0p + sum_k exp(-q_k(z) inv_scale) M_k, cT (d, K) and wdT (d, K) the
+#: centroids and diagonal weight precisions transposed, MtT[j, k] the packed lower
+#: triangle (or the diagonal) of M_k, zero rows up to a multiple of WSUM_ROWS
+_ADAPTIVE_PACK = {
+    FAMILY_IDENTITY: lambda p, d: _pack_constant(np.eye(d), d),
+    FAMILY_CONSTANT: lambda p, d: _pack_constant(p.A_inv, d),
+    FAMILY_COMETRIC_FULL: _pack_cometric,
+    FAMILY_COMETRIC_DIAG: _pack_cometric,
+}
 
 
 def _locality_order(n_nodes, ea, eb):
@@ -268,19 +336,18 @@ def _stable_order(keys, n):
     return order
 
 
-def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
+def _fused_adaptive(rec, P, ea, eb, rtol):
     """The fused adaptive kernels on nodes P and segments (ea, eb), in groups of
     consecutive segments whose node data fit NODE_MEMORY_BUDGET."""
-    driver, params = kern
     n_nodes, d = P.shape
     n = len(ea)
-    data = _seg.adaptive_data(driver, params, d)
+    data = _ADAPTIVE_PACK[rec.family](rec.params, d)
     K = data[0].shape[1]
     npad = data[4].shape[0]
     diag = data[6]
-    okind, oparams = _omega(metric)
+    form = rec.form
     hermite = d <= HERMITE_MAX_DIM
-    rbf = hermite and okind == _seg.OMEGA_RBF
+    rbf = hermite and rec.omega_kind == OMEGA_RBF
     per_node = (K + (d * npad if hermite and K > 0 else 0) + (0 if diag else d * d) + npad
                 + 2 * d + 1 + (d * d if rbf else 0))
     max_nodes = max(256, NODE_MEMORY_BUDGET // per_node)
@@ -302,7 +369,7 @@ def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
             m = min(step, n - s)
             groups.append((s, s + m, P[nodes], inv[:m], inv[m:]))
     # node buffers sized for the largest group, reused by every group (page faults once)
-    cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut = data
+    inv_scale = data[7]
     nb = max(len(g[2]) for g in groups)
     use_table = K > 0
     bufs = (np.empty((nb if use_table else 0, K)), np.empty((nb, npad)),
@@ -313,18 +380,18 @@ def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
              np.empty((ne_max, 2)), np.empty((ne_max, 2), dtype=np.bool_))
     tq, wq = gauss_legendre(8)
     nthreads = numba.get_num_threads()
-    mn = -1.0 if max_norm is None else float(max_norm)
+    rules = (hermite, float(rtol), _ad.RULES_HERMITE, _ad.RULES_VALUES, _ad._LEVEL_NEW, tq, wq,
+             _ad.ADAPTIVE_MAX_DEPTH)
     for s, e, Pg, eag, ebg in groups:
         m = len(Pg)
-        table, Ln, Gn, Sn, omn, onn, Jn = (b[:m] if len(b) else b for b in bufs)
+        nodes = tuple(b[:m] if len(b) else b for b in bufs)
+        table, Ln, onn = nodes[0], nodes[1], nodes[5]
         Pg = np.ascontiguousarray(Pg)
         # dynamic scheduling of the kernels' chunks (parallel_chunksize(1)): threads that
         # finish early take the next chunk instead of waiting for a thread that another
         # process slowed down (the default static split loses ~15% on a loaded machine)
         with numba.parallel_chunksize(1):
-            _seg.adaptive_nodes(Pg, cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut,
-                                use_table, hermite, okind, oparams, table, Ln, Gn, Sn, omn, onn,
-                                Jn)
+            _an.adaptive_nodes(Pg, data, use_table, hermite, *form[:2], nodes)
         bad = ~np.isfinite(Ln[:, 0])
         if bad.any():
             z = Pg[int(np.flatnonzero(bad)[0])]
@@ -335,22 +402,16 @@ def _fused_adaptive(metric, kern, P, ea, eb, rtol, max_norm):
         eag = np.ascontiguousarray(eag, dtype=np.int64)
         ebg = np.ascontiguousarray(ebg, dtype=np.int64)
         ne = e - s
-        EF, ED, EG, EDG = (x[:ne] for x in ebufs[:4])
-        ER = ebufs[4][:ne]
+        ends = tuple(x[:ne] for x in ebufs)
         # the segments' endpoint data, node by node (segment ends grouped by node)
-        ends = _stable_order(np.concatenate([eag, ebg]), m)
+        order = _stable_order(np.concatenate([eag, ebg]), m)
         with numba.parallel_chunksize(1):
-            _seg.adaptive_ends(ends, Pg, eag, ebg, Ln, Gn, Sn, diag, hermite,
-                               hermite and K > 0, inv_scale, okind, oparams, omn, onn, Jn, mn,
-                               EF, ED, EG, EDG, ER)
+            _an.adaptive_ends(order, Pg, eag, ebg, nodes, (diag, hermite, hermite and K > 0),
+                              inv_scale, *form, ends)
         nchunks = int(min(ne, 64 * nthreads))
         with numba.parallel_chunksize(1):
-            _seg.adaptive_edges(Pg, eag, ebg, cT, wkind, wdT, wfull,
-                                MtT, C0p, diag, inv_scale, qcut, table, use_table, EF, ED, EG,
-                                EDG, ER, hermite, okind, oparams, onn, mn, float(rtol),
-                                _seg.RULES_HERMITE, _seg.RULES_VALUES, _seg._LEVEL_NEW, tq, wq,
-                                _seg.ADAPTIVE_MAX_DEPTH, nchunks, R[s:e], A[s:e], worst[s:e],
-                                level[s:e])
+            _ae.adaptive_edges(Pg, (eag, ebg), data, table, use_table, onn, ends, *form,
+                               rules, nchunks, (R[s:e], A[s:e], worst[s:e], level[s:e]))
     return R, A, worst, level
 
 
@@ -395,14 +456,14 @@ def _generic_adaptive(metric, P, ea, eb, rtol, max_norm):
         np.maximum.at(worst, idx, on.reshape(m, len(ts)).max(axis=1))
         return f.reshape(m, -1), g.reshape(m, -1)
 
-    rules = _seg.RULES_VALUES[:, :9]
+    rules = _ad.RULES_VALUES[:, :9]
     idx = np.arange(n)
     F[:, [0, 8]], G[:, [0, 8]] = evaluate(idx, [0.0, 1.0])
     Rp, Ap = F @ rules[0], G @ rules[0]
     for lv in (1, 2, 3):
         if len(idx) == 0:
             break
-        new = _seg._LEVEL_NEW[lv - 1]
+        new = _ad._LEVEL_NEW[lv - 1]
         new = new[new >= 0]
         F[np.ix_(idx, new)], G[np.ix_(idx, new)] = evaluate(idx, new / 8.0)
         Rl, Al = F[idx] @ rules[lv], G[idx] @ rules[lv]
@@ -435,11 +496,9 @@ def curve_length(metric, points, quadrature=None):
     Each segment is integrated with the same quadrature as the graph's edges, so
     a graph path's length equals curve_length of its points.
     """
-    if not isinstance(metric, Metric):
-        raise InvalidInputError(
-            f"metric must be a graphgeo metric; received {type(metric).__name__}."
-        )
+    check_metric(metric)
     pts = check_points(points, "points", dim=metric.dim, min_rows=1)
+    metric.check_domain(pts, "points")
     if len(pts) < 2:
         return 0.0
     idx = np.arange(len(pts) - 1)

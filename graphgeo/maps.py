@@ -20,7 +20,6 @@ from ._validation import as_array, check_choice, check_float, check_int, check_m
 from .costs import check_quadrature, segment_costs
 from .exceptions import InvalidInputError, MetricError, NotSPDError, RandersConditionError
 from .kernels import maps as _km
-from .metrics import Randers
 
 __all__ = [
     "Grid",
@@ -262,7 +261,7 @@ def _seed_init(metric, grid, seeds, radius, backward, quadrature):
 
 def _node_fields(metric, pts, backward):
     G = _chunked(lambda z: np.asarray(metric.metric_tensor(z)), pts)
-    if isinstance(metric, Randers):
+    if metric.has_one_form:
         om = _chunked(lambda z: np.asarray(metric.effective_omega(z)), pts)
         if backward:
             om = -om
@@ -447,7 +446,7 @@ def omega_norm(metric, points, effective=True):
     False: of omega as given. Zero for a Riemannian metric.
     """
     pts, shape = _field_points(metric, points)
-    if not isinstance(metric, Randers):
+    if not metric.has_one_form:
         return _shaped(np.zeros(len(pts)), shape)
     if not effective:
         out = _chunked(lambda z: np.asarray(metric.omega_norm(z)), pts)

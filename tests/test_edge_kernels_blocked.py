@@ -15,7 +15,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import graphgeo as gg
 from graphgeo.costs import _adaptive, gauss_legendre
-from graphgeo.kernels import segments as seg
+from graphgeo.kernels import adaptive as seg
+from graphgeo.kernels import linalg as la
 from graphgeo.metrics.base import generic_segment_costs
 
 from _segment_workloads import knn_segments, rhvae
@@ -60,7 +61,7 @@ def test_chol_norm4_matches_solve(rng, d):
     RD = np.empty((d, 4))
     YT = np.empty((d, 4))
     s2 = np.empty(4)
-    seg._chol_norm4(CT, VT, LT, RD, YT, s2, d)
+    la._chol_norm4(CT, VT, LT, RD, YT, s2, d)
     ref = [V[l] @ np.linalg.solve(mats[l], V[l]) for l in range(4)]
     assert_allclose(s2, ref, rtol=1e-12)
 
@@ -73,7 +74,7 @@ def test_chol_norm4_nan_only_in_the_indefinite_lane(rng):
     V = rng.normal(size=(4, d))
     CT = np.ascontiguousarray(np.array([Mt[ti, tj] for Mt in mats]).T)
     s2 = np.empty(4)
-    seg._chol_norm4(CT, np.ascontiguousarray(V.T), np.empty((len(ti), 4)), np.empty((d, 4)),
+    la._chol_norm4(CT, np.ascontiguousarray(V.T), np.empty((len(ti), 4)), np.empty((d, 4)),
                     np.empty((d, 4)), s2, d)
     assert np.isnan(s2[2])
     assert_allclose(s2[[0, 1, 3]], [V[l] @ V[l] / (l + 1) for l in (0, 1, 3)], rtol=1e-14)

@@ -5,6 +5,7 @@ import numpy as np
 from .base import Metric
 from .basic import ConstantMetric, DiagonalField, Euclidean, FieldMetric
 from .cometric import CentroidCometric, RHVAEMetric, VAECometric
+from .conformal import ConformalMetric
 from .pullback import ExpectedMetric, PullbackCometric, PullbackMetric, RBFPrecision
 from .randers import CallableField, ConstantField, OneForm, Randers, RBFField
 
@@ -14,6 +15,7 @@ __all__ = [
     "ConstantMetric",
     "DiagonalField",
     "FieldMetric",
+    "ConformalMetric",
     "CentroidCometric",
     "RHVAEMetric",
     "VAECometric",
@@ -28,7 +30,8 @@ __all__ = [
     "PullbackCometric",
 ]
 
-_BASES = {"Euclidean": Euclidean, "ConstantMetric": ConstantMetric}
+_BASES = {"Euclidean": Euclidean, "ConstantMetric": ConstantMetric,
+          "ConformalMetric": ConformalMetric}
 _FIELDS = {"ConstantField": lambda s: ConstantField(s["w"]),
            "RBFField": lambda s: RBFField(s["centers"], s["coefficients"], float(s["bandwidth"]),
                                           float(s["max_norm"]) if "max_norm" in s else None)}

@@ -5,6 +5,7 @@ import numpy as np
 from .._backend import namespace
 from .._validation import check_points
 from ..exceptions import InvalidInputError, MetricError, NotSPDError
+from .record import no_form
 
 __all__ = ["Metric"]
 
@@ -16,8 +17,8 @@ class Metric:
     """A Riemannian metric G(z) on R^d (Randers metrics add a 1-form, see ``Randers``).
 
     Subclasses provide ``_metric_tensor(z, xp)`` (batched G(z), numpy or torch)
-    and, when they have a compiled kernel, ``_kernel()`` returning
-    ``(driver, params)`` from :mod:`graphgeo.kernels.segments`.
+    and, when they have a compiled kernel, ``_family_params()`` returning
+    ``(family id, params)`` (see :mod:`graphgeo.metrics.record`).
     """
 
     #: G does not depend on z: one quadrature point integrates any segment exactly
@@ -26,6 +27,10 @@ class Metric:
     family = None
     #: the dimension was not given: it is fixed by the first points the metric meets
     _infer_dim = False
+    #: Randers metrics carry a 1-form omega (``effective_omega``, ``omega_norm``)
+    has_one_form = False
+    #: pointwise rescaling of omega (Randers); None: a violated Randers condition raises
+    max_norm = None
 
     def __init__(self, dim):
         self.dim = None if dim is None else int(dim)
@@ -104,18 +109,30 @@ class Metric:
             self._check_dim(z.shape[1], name)
         return z
 
+    def check_domain(self, points, name):
+        """Raise InvalidInputError naming ``name`` where checked (numpy) points lie outside
+        the metric's domain; R^d (no check) unless a family restricts it."""
+
     def lower_bound(self):
         """A constant c > 0 with F(z, v) >= c |v| for all z, v, or None when unknown."""
         return None
 
     # -- compiled kernels ---------------------------------------------------
-    def _kernel(self):
-        """(driver, params) of the fused kernel in graphgeo.kernels.segments, or None."""
+    def kernel_record(self):
+        """The :class:`~graphgeo.metrics.record.KernelRecord` compiled kernels evaluate
+        this metric from (plain arrays), or None when it is evaluated generically."""
+        fp = self._family_params()
+        if fp is None:
+            return None
+        return no_form(fp[0], fp[1], self.dim)
+
+    def _family_params(self):
+        """(family id, params namedtuple) of the fused kernels, or None."""
         return None
 
     @property
     def fused(self):
-        return self._kernel() is not None
+        return self._family_params() is not None
 
     # -- generic path -------------------------------------------------------
     def _segment_integrands(self, z, dv):

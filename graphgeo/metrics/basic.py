@@ -5,7 +5,7 @@ import numpy as np
 from .._backend import eye_like, is_torch, like, to_numpy
 from .._validation import as_array, check_int, check_spd
 from ..exceptions import InvalidInputError, MetricError, NotSPDError
-from ..kernels import segments as _seg
+from ..kernels import leaves as _lv
 from .base import Metric
 
 __all__ = ["Euclidean", "ConstantMetric", "DiagonalField", "FieldMetric"]
@@ -32,8 +32,8 @@ class Euclidean(Metric):
     def lower_bound(self):
         return 1.0
 
-    def _kernel(self):
-        return _seg.costs_identity, (np.zeros(1),)
+    def _family_params(self):
+        return _lv.FAMILY_IDENTITY, _lv.IdentityParams(np.zeros(1))
 
     def _segment_integrands(self, z, dv):
         zero = np.zeros(len(z))
@@ -73,8 +73,8 @@ class ConstantMetric(Metric):
     def lower_bound(self):
         return float(np.sqrt(np.linalg.eigvalsh(self.A)[0]))
 
-    def _kernel(self):
-        return _seg.costs_constant, (self.A, self.A_inv)
+    def _family_params(self):
+        return _lv.FAMILY_CONSTANT, _lv.ConstantParams(self.A, self.A_inv)
 
     def _state(self):
         return {"A": self.A}

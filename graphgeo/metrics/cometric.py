@@ -15,7 +15,7 @@ import numpy as np
 from .._backend import eye_like, like
 from .._validation import as_array, check_finite, check_float, check_spd
 from ..exceptions import MetricError
-from ..kernels import segments as _seg
+from ..kernels import leaves as _lv
 from .base import Metric
 
 __all__ = ["CentroidCometric", "RHVAEMetric", "VAECometric"]
@@ -143,15 +143,15 @@ class CentroidCometric(Metric):
         return self._norm(z, dv, np), zero, zero
 
     # -- kernels ------------------------------------------------------------
-    def _kernel(self):
+    def _family_params(self):
         d = self.dim
         wdiag = self.weight_precision if self.weight_kind == 1 else np.zeros((1, d))
         wfull = self.weight_precision if self.weight_kind == 2 else np.zeros((1, d, d))
         params = (self.centroids, self.weight_kind, wdiag, wfull, self.M,
                   1.0 / self.scale, self.lbd, self._qcut)
         if self.diagonal:
-            return _seg.costs_cometric_diag, params
-        return _seg.costs_cometric_full, params
+            return _lv.FAMILY_COMETRIC_DIAG, _lv.CometricDiagParams(*params)
+        return _lv.FAMILY_COMETRIC_FULL, _lv.CometricParams(*params)
 
     def _state(self):
         s = {"centroids": self.centroids, "M": self.M, "scale": np.array(self.scale),

@@ -402,8 +402,8 @@ class PullbackCometric(CentroidCometric):
         w = xp.exp(-xp.where(keep, a, cut))
         return xp.where(keep, w, xp.zeros_like(w))
 
-    def _kernel(self):
-        return super()._kernel() if self.squared else None
+    def _family_params(self):
+        return super()._family_params() if self.squared else None
 
     def _segment_integrands(self, z, dv):
         # bounded memory: weights need (rows, K, d) temporaries

@@ -19,7 +19,8 @@ import numpy as np
 from .._backend import is_torch, like, namespace, to_numpy
 from .._validation import as_array, check_finite, check_float, check_points
 from ..exceptions import InvalidInputError, MetricError, RandersConditionError
-from ..kernels import segments as _seg
+from ..kernels import leaves as _lv
+from .record import KernelRecord
 from .base import Metric
 
 __all__ = ["Randers", "ConstantField", "RBFField", "CallableField"]
@@ -37,7 +38,8 @@ class OneForm:
         """omega(z) for z of shape (n, d), numpy or torch."""
         return self._eval(z, namespace(z))
 
-    def _kernel(self):
+    def _form_params(self):
+        """(omega kind, omega params) of the fused kernels, or None."""
         return None
 
 
@@ -54,8 +56,8 @@ class ConstantField(OneForm):
     def _eval(self, z, xp):
         return xp.zeros_like(z) + like(self.w, z)[None]
 
-    def _kernel(self):
-        return _seg.OMEGA_CONSTANT, _seg.omega_params(self.dim, w=self.w)
+    def _form_params(self):
+        return _lv.OMEGA_CONSTANT, _lv.omega_params(self.dim, w=self.w)
 
     def _state(self):
         return {"w": self.w}
@@ -122,8 +124,8 @@ class RBFField(OneForm):
         w = xp.exp(-xp.einsum("nki,nki->nk", diff, diff) / (2 * self.bandwidth**2))
         return w @ like(self.coefficients, z)
 
-    def _kernel(self):
-        return _seg.OMEGA_RBF, _seg.omega_params(
+    def _form_params(self):
+        return _lv.OMEGA_RBF, _lv.omega_params(
             self.dim, centers=self.centers, W=self.coefficients,
             inv_scale=1.0 / (2 * self.bandwidth**2), qcut=self._qcut)
 
@@ -196,6 +198,8 @@ class Randers(Metric):
     Costs are direction-aware: F(z, -v) = sqrt(v^T G v) - <omega, v>.
     """
 
+    has_one_form = True
+
     def __init__(self, base, omega, max_norm=None):
         if not isinstance(base, Metric) or isinstance(base, Randers):
             raise MetricError(
@@ -232,6 +236,9 @@ class Randers(Metric):
 
     def _cometric_tensor(self, z, xp):
         return self.base._cometric_tensor(z, xp)
+
+    def check_domain(self, points, name):
+        self.base.check_domain(points, name)
 
     def omega_norm(self, z):
         """|omega(z)|_{G^{-1}(z)} before any rescaling, shape (n,)."""
@@ -277,15 +284,19 @@ class Randers(Metric):
             return None
         return (1.0 - self.max_norm) * base
 
-    def _kernel(self):
-        bk = self.base._kernel()
-        ok = self.omega._kernel()
-        if bk is None or ok is None:
+    def _family_params(self):
+        if self.omega._form_params() is None:
             return None
-        return bk
+        return self.base._family_params()
 
-    def _omega_kernel(self):
-        return self.omega._kernel()
+    def kernel_record(self):
+        """The base's record with this 1-form and max_norm; None when either is generic."""
+        fp = self._family_params()
+        if fp is None:
+            return None
+        okind, oparams = self.omega._form_params()
+        return KernelRecord(int(fp[0]), fp[1], int(okind), oparams,
+                            -1.0 if self.max_norm is None else float(self.max_norm))
 
     def _segment_integrands(self, z, dv):
         r, _, _ = self.base._segment_integrands(z, dv)
