@@ -234,3 +234,26 @@ def check_metric(metric, name="metric", dim=None, randers=None, fused=None):
             "the metric for the points' dimension (or encode the points with the metric's model)."
         )
     return metric
+
+
+def check_limit(limit, name="limit"):
+    """A distance limit: None and np.inf (scipy's default) mean no limit (returned as inf);
+    anything else must be a float >= 0."""
+    if limit is None or (isinstance(limit, (float, np.floating)) and limit == np.inf):
+        return np.inf
+    return check_float(limit, name, low=0.0)
+
+
+def check_endpoints(g, x, name):
+    """Sources or targets of a search on graph g: node indices (returned as an int64 array)
+    or an Attachment of off-graph points made by g.attach (returned as is)."""
+    from .attach import Attachment
+
+    if isinstance(x, Attachment):
+        if x.graph_id != id(g):
+            raise InvalidInputError(
+                f"{name} was attached to another graph; attach the points to this graph with "
+                "g.attach(points)."
+            )
+        return x
+    return check_nodes(x, g.n_nodes, name)

@@ -422,7 +422,7 @@ def _graph_assign(g, gT, med, direction):
         cost, labels = _multi_source(g, med)
     else:
         batch = max(1, min(len(med), _batch_threads()))
-        labels, cost = _kk.symmetric_assign(*_csr_arrays(g.weights), *_csr_arrays(gT.weights),
+        labels, cost = _kk.symmetric_assign(_csr_arrays(g.weights), _csr_arrays(gT.weights),
                                             med, batch)
     _check_reached(cost, {"to_medoid": "node {} cannot reach any medoid",
                           "from_medoid": "no medoid reaches node {}",
@@ -497,8 +497,8 @@ def _voronoi(g, k, direction, init, max_iter, n_cand, rng):
         cur = np.bincount(labels, weights=cost, minlength=k)
         # sampled candidates are scored inside their cluster (3x faster; a candidate that
         # wins there wins on the whole graph); n_candidates=None scores on the whole graph
-        new_med, _ = _kk.graph_medoid_update(*W, *WT, mode, labels, sizes, ptr, cand, cur,
-                                             n_cand is not None)
+        new_med, _ = _kk.graph_medoid_update(W, WT, mode, labels, sizes, ptr, cand, cur,
+                                            n_cand is not None)
         if np.array_equal(new_med, med):
             break
         med = new_med

@@ -1,13 +1,14 @@
 """4-ary min-heaps on parallel arrays (keys float64, nodes int32).
 
 heap_push / heap_pop: lazy deletion. Stale entries (a node pushed again with a
-smaller key) are skipped by the caller when popped, so no position index is
-maintained; a search pushes at most nnz + n_seeds entries. Used by the k-medoids
-and map kernels.
+new key) are skipped by the caller when popped, so no position index is
+maintained. Used by the greedy hub cover of :mod:`.apsp` (a max-degree queue
+whose keys grow and shrink) and the fast-marching map kernel.
 
 pq_update / pq_pop: indexed, with decrease-key (each node queued at most once,
-capacity n). Used by the shortest-path kernels (sssp): fewer, cheaper pops than
-the lazy heap, see the measurements below. (An earlier measurement found a
+capacity n). Used by the one Dijkstra / A* core (:mod:`.dijkstra`), hence by
+every shortest-path search: fewer, cheaper pops than the lazy heap, see the
+measurements below. (An earlier measurement found a
 position-indexed *binary* heap slower than the lazy 4-ary one; the 4-ary
 indexed heap is faster than both.)
 """
