@@ -257,3 +257,14 @@ def check_endpoints(g, x, name):
             )
         return x
     return check_nodes(x, g.n_nodes, name)
+
+
+def check_pairs(src, dst, n):
+    """Node index arrays src and dst of equal length (pair queries src[i] -> dst[i])."""
+    src = check_nodes(src, n, "src")
+    dst = check_nodes(dst, n, "dst")
+    if src.shape != dst.shape:
+        raise InvalidInputError(
+            f"src and dst must have the same length; received {len(src)} and {len(dst)}."
+        )
+    return src, dst

@@ -15,7 +15,8 @@ dask.distributed is imported lazily; install it with ``pip install graphgeo[dask
 
 import numpy as np
 
-from ._validation import check_endpoints, check_int, check_limit, check_nodes
+from ._validation import check_endpoints, check_int, check_limit, check_pairs
+from .search import dijkstra_bounds
 from .exceptions import InvalidInputError
 from .kernels import sssp as _sssp
 
@@ -36,7 +37,8 @@ def _rows_task(csr, sptr, seeds, offsets, targets, limit, dtype):
 
 def _pairs_task(csr, usrc, tptr, tnodes, tpos, limit):
     out = np.empty(len(tnodes))
-    _sssp.pairs(tuple(csr), usrc, tptr, tnodes, np.arange(len(tnodes), dtype=np.int64), limit, out, 1)
+    _sssp.pairs(tuple(csr), (usrc, tptr, tnodes, np.arange(len(tnodes), dtype=np.int64)),
+                dijkstra_bounds(), limit, out, np.empty(len(usrc), dtype=np.int64), 1)
     return tpos, out
 
 
@@ -132,13 +134,7 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
 def pair_distances(g, client, src, dst, limit=None, block_size=1024, retries=3):
     """Like ``g.pair_distances``, with blocks of distinct sources as Dask tasks."""
     client = _client(client)
-    n = g.n_nodes
-    src = check_nodes(src, n, "src")
-    dst = check_nodes(dst, n, "dst")
-    if src.shape != dst.shape:
-        raise InvalidInputError(
-            f"src and dst must have the same length; received {len(src)} and {len(dst)}."
-        )
+    src, dst = check_pairs(src, dst, g.n_nodes)
     block_size = check_int(block_size, "block_size", low=1)
     retries = check_int(retries, "retries", low=0)
     lim = check_limit(limit)

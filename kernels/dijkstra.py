@@ -21,8 +21,9 @@ pair queries, A*, k-medoids, the cells of the all-pairs scheme) stay short:
             (n_targets <= 0: run to completion), or as soon as the sum of the settled
             targets' distances plus (targets left) * (distance of the node just
             settled), a lower bound of the final sum, reaches bound (inf: never)
-    heur    (points, target, hscale, lm, slack): A* towards one target with the
-            estimate of :func:`estimate` (hscale > 0 or lm with columns), else Dijkstra
+    heur    (points, target, hscale, lm, slack): A* towards target with the estimate
+            of :func:`estimate` when target >= 0 and the estimate has a term (hscale > 0
+            or lm with columns), else Dijkstra
     region  (rlab, rval): with rval >= 0 only the nodes with rlab[v] == rval are
             expanded; the others are settled but their edges are not followed
 
@@ -87,7 +88,7 @@ def search(csr, seeds, offsets, limit, dist, work, flags, goal, heur, region):
     track, keep = flags
     tmark, stamp, n_targets, bound = goal
     rlab, rval = region
-    use_h = heur[2] > 0.0 or heur[3].shape[1] > 0
+    use_h = heur[1] >= 0 and (heur[2] > 0.0 or heur[3].shape[1] > 0)
     nt = 0
     size = 0
     for s in range(seeds.shape[0]):
@@ -163,7 +164,7 @@ def workspace(n, n_track=1):
 @njit(cache=True, inline="always")
 def dijkstra_only():
     """The heur argument of a plain Dijkstra search."""
-    return (np.empty((0, 0)), 0, 0.0, np.empty((0, 0)), 0.0)
+    return (np.empty((0, 0)), -1, 0.0, np.empty((0, 0)), 0.0)
 
 
 @njit(cache=True, inline="always")

@@ -75,9 +75,19 @@ def rows(csr, sources, targets, limit, out, pred_out, n_chunks):
 
 
 @njit(cache=True, parallel=True)
-def pairs(csr, usrc, tptr, tnodes, tpos, limit, out, n_chunks):
-    """Grouped pair queries: for source usrc[i], out[tpos[j]] = dist(usrc[i] -> tnodes[j])
-    for j in tptr[i]:tptr[i+1]; each search stops once its own targets are settled."""
+def pairs(csr, groups, bounds, limit, out, settled, n_chunks):
+    """Pair queries grouped by source: out[tpos[j]] = dist(usrc[i] -> tnodes[j]) for j in
+    tptr[i]:tptr[i+1], groups = (usrc, tptr, tnodes, tpos); one search per source, which
+    stops once its own targets are settled; settled[i] = the nodes it popped.
+
+    bounds = (points, hscale, lm, slack): a source with a single target is searched by
+    A* with the estimate of :func:`.dijkstra.estimate` when hscale > 0 or lm has
+    columns (lm is (n, 2 L) landmark distances, or (n, 0)); pass hscale 0 and an (n, 0)
+    lm for Dijkstra everywhere. Parallel over sources, per-chunk buffers reset through
+    the touched list, so a query costs what it visits.
+    """
+    usrc, tptr, tnodes, tpos = groups
+    points, hscale, lm, slack = bounds
     n = csr[0].shape[0] - 1
     ns = usrc.shape[0]
     per = (ns + n_chunks - 1) // n_chunks
@@ -88,23 +98,26 @@ def pairs(csr, usrc, tptr, tnodes, tpos, limit, out, n_chunks):
             continue
         dist = np.full(n, INF)
         work = workspace(n)
-        heur = dijkstra_only()
         region = everywhere()
         tmark = np.full(n, -1, dtype=np.int64)
         seeds = np.empty(1, dtype=np.int64)
         zero = np.zeros(1)
         for i in range(lo, hi):
+            a, b = tptr[i], tptr[i + 1]
             cnt = 0
-            for j in range(tptr[i], tptr[i + 1]):
+            for j in range(a, b):
                 v = tnodes[j]
                 if tmark[v] != i:
                     tmark[v] = i
                     cnt += 1
             seeds[0] = usrc[i]
-            nt = search(csr, seeds, zero, limit, dist, work, (False, True), (tmark, i, cnt, INF),
-                        heur, region)[0]
-            for j in range(tptr[i], tptr[i + 1]):
+            target = tnodes[a] if b - a == 1 else -1  # A* needs one target
+            nt, pops, _, _ = search(csr, seeds, zero, limit, dist, work, (False, True),
+                                    (tmark, i, cnt, INF), (points, target, hscale, lm, slack),
+                                    region)
+            for j in range(a, b):
                 out[tpos[j]] = dist[tnodes[j]]
+            settled[i] = pops
             reset(work[6], nt, dist)
 
 
@@ -124,42 +137,6 @@ def multi_source(csr, seeds, offsets, limit, tmask, n_targets):
     search(csr, seeds, offsets, limit, dist, work, (True, False), (tmask, True, n_targets, INF),
            dijkstra_only(), everywhere())
     return dist, label, pred
-
-
-@njit(cache=True, parallel=True)
-def astar_pairs(csr, points, src, dst, bounds, limit, out, settled, n_chunks):
-    """out[i] = distance src[i] -> dst[i] by A*; settled[i] = nodes popped.
-
-    bounds = (hscale, lm, slack): the estimate of :func:`.dijkstra.estimate`
-    (Euclidean term when hscale > 0, landmark bounds when lm has columns: lm is
-    (n, 2 L), or (n, 0) without landmarks). Parallel over pairs, per-chunk buffers
-    reset through the touched list, so a query costs what it visits.
-    """
-    hscale, lm, slack = bounds
-    n = csr[0].shape[0] - 1
-    m = src.shape[0]
-    per = (m + n_chunks - 1) // n_chunks
-    for ch in prange(n_chunks):
-        lo = ch * per
-        hi = min(m, lo + per)
-        if lo >= hi:
-            continue
-        dist = np.full(n, INF)
-        work = workspace(n)
-        region = everywhere()
-        tmark = np.full(n, -1, dtype=np.int64)
-        seeds = np.empty(1, dtype=np.int64)
-        zero = np.zeros(1)
-        for i in range(lo, hi):
-            seeds[0] = src[i]
-            t = dst[i]
-            tmark[t] = i
-            nt, pops, total, left = search(csr, seeds, zero, limit, dist, work, (False, True),
-                                           (tmark, i, 1, INF), (points, t, hscale, lm, slack),
-                                           region)
-            out[i] = total if left == 0 else INF
-            settled[i] = pops
-            reset(work[6], nt, dist)
 
 
 @njit(cache=True)
