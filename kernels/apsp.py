@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from .dijkstra import dijkstra_only, everywhere, no_target, reset, search, workspace
-from .heap import heap_pop, heap_push
+from .heap import pq_pop, pq_update
 
 INF = np.inf
 
@@ -64,18 +64,20 @@ def hub_cover(indptr, indices, m):
                 fill[v] += 1
     hub = np.zeros(n, dtype=np.bool_)
     left = deg.copy()  # uncovered crossing edges at each node
-    keys = np.empty(n + aptr[n] + 1)
-    nodes = np.empty(n + aptr[n] + 1, dtype=np.int32)
+    # a node is queued at most once at a time (queued again only after it was popped)
+    keys = np.empty(n)
+    nodes = np.empty(n, dtype=np.int32)
+    pos = np.full(n, -1, dtype=np.int32)
     size = 0
     for u in range(n):
         if deg[u] > 0:
-            size = heap_push(keys, nodes, size, -float(deg[u]), u)
+            size = pq_update(keys, nodes, pos, size, -float(deg[u]), u)
     while size > 0:
-        k, u, size = heap_pop(keys, nodes, size)
+        k, u, size = pq_pop(keys, nodes, pos, size)
         if hub[u] or left[u] == 0:
             continue
-        if -k != left[u]:  # stale entry: queue again with the current count
-            size = heap_push(keys, nodes, size, -float(left[u]), u)
+        if -k != left[u]:  # stale key: queue again with the current count
+            size = pq_update(keys, nodes, pos, size, -float(left[u]), u)
             continue
         hub[u] = True
         for p in range(aptr[u], aptr[u + 1]):

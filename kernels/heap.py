@@ -2,13 +2,13 @@
 
 heap_push / heap_pop: lazy deletion. Stale entries (a node pushed again with a
 new key) are skipped by the caller when popped, so no position index is
-maintained. Used by the greedy hub cover of :mod:`.apsp` (a max-degree queue
-whose keys grow and shrink) and the fast-marching map kernel.
+maintained; a node may be queued several times. Used by the fast-marching map
+kernel (:mod:`.maps`).
 
 pq_update / pq_pop: indexed, with decrease-key (each node queued at most once,
 capacity n). Used by the one Dijkstra / A* core (:mod:`.dijkstra`), hence by
-every shortest-path search: fewer, cheaper pops than the lazy heap, see the
-measurements below. (An earlier measurement found a
+every shortest-path search, and by the greedy hub cover of :mod:`.apsp`: fewer,
+cheaper pops than the lazy heap, see the measurements below. (An earlier measurement found a
 position-indexed *binary* heap slower than the lazy 4-ary one; the 4-ary
 indexed heap is faster than both.)
 """
