@@ -185,7 +185,10 @@ class GeodesicKMedoids:
         self._fit_direction = direction
         self._n_fit = n
         self._graph = graph
-        self._predict_cache = None
+        # what predict() on a graph fit reuses between calls, filled on first use and
+        # emptied by every fit: "node" -> (cost, medoid) of one multi-source search from
+        # the medoids, "per_medoid" -> the (k, N) costs from and to each medoid
+        self._predict_cache = {}
         return self
 
     def fit_predict(self, X, y=None):
@@ -515,8 +518,6 @@ def _predict_graph(km, X):
     Q, nbr, n_att = att.points, att.nodes, att.nodes.shape[1]
     to_node, from_node = att.out_cost, att.in_cost  # query -> node, node -> query
     cache = km._predict_cache
-    if cache is None:
-        cache = km._predict_cache = {}
     med = km.medoid_indices_
     direction = km._fit_direction
     if direction in ("to_medoid", "from_medoid"):
