@@ -17,6 +17,14 @@ from .dijkstra import dijkstra_only, everywhere, reset, search, workspace
 INF = np.inf
 
 
+@njit(cache=True)
+def _span(ch, count, n_chunks):
+    """The range [lo, hi) of items of chunk ch when count items are cut into n_chunks."""
+    per = (count + n_chunks - 1) // n_chunks
+    lo = ch * per
+    return lo, min(count, lo + per)
+
+
 @njit(cache=True, parallel=True)
 def rows(csr, sources, targets, limit, out, pred_out, n_chunks):
     """out[i, c] = distance from source i to targets[c] (all nodes when targets is empty).
@@ -35,10 +43,8 @@ def rows(csr, sources, targets, limit, out, pred_out, n_chunks):
     ns = sptr.shape[0] - 1
     want_pred = pred_out.shape[0] > 0
     all_nodes = tnodes.shape[0] == 0
-    per = (ns + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
-        lo = ch * per
-        hi = min(ns, lo + per)
+        lo, hi = _span(ch, ns, n_chunks)
         if lo >= hi:
             continue
         dist = np.full(n, INF)
@@ -90,10 +96,8 @@ def pairs(csr, groups, bounds, limit, out, settled, n_chunks):
     points, hscale, lm, slack = bounds
     n = csr[0].shape[0] - 1
     ns = usrc.shape[0]
-    per = (ns + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
-        lo = ch * per
-        hi = min(ns, lo + per)
+        lo, hi = _span(ch, ns, n_chunks)
         if lo >= hi:
             continue
         dist = np.full(n, INF)
