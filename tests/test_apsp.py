@@ -193,3 +193,15 @@ def test_empty_and_tiny_graphs():
     g = gg.GeodesicGraph.from_scipy(W, np.zeros((3, 2)))
     assert_allclose(_cells(g, 4)[0], _ref(g), rtol=RTOL, atol=0)
     assert_allclose(_cells(g, 1)[0], _ref(g), rtol=RTOL, atol=0)
+
+
+def test_strategy_dijkstra_and_bad_options(graphs):
+    g = graphs["2d"]
+    D, run = g.distances(strategy="dijkstra", return_stats=True)
+    assert run == {"strategy": "dijkstra"}
+    assert_allclose(D, _ref(g), rtol=RTOL, atol=0)
+    # the cells strategy gives the same numbers (not bitwise: other sums of the same paths)
+    assert_allclose(_cells(g, 32)[0], D, rtol=RTOL, atol=0)
+    for bad in ({"strategy": "hubs"}, {"cell_size": 0}, {"cell_size": 2.5}):
+        with pytest.raises(gg.exceptions.InvalidInputError, match=next(iter(bad))):
+            g.distances(**bad)
