@@ -185,7 +185,10 @@ class GeodesicKMedoids:
         self._fit_direction = direction
         self._n_fit = n
         self._graph = graph
-        self._predict_cache = None
+        # what predict() on a graph fit reuses between calls, filled on first use and
+        # emptied by every fit: "node" -> (cost, medoid) of one multi-source search from
+        # the medoids, "per_medoid" -> the (k, N) costs from and to each medoid
+        self._predict_cache = {}
         return self
 
     def fit_predict(self, X, y=None):
@@ -422,7 +425,7 @@ def _graph_assign(g, gT, med, direction):
         cost, labels = _multi_source(g, med)
     else:
         batch = max(1, min(len(med), _batch_threads()))
-        labels, cost = _kk.symmetric_assign(*_csr_arrays(g.weights), *_csr_arrays(gT.weights),
+        labels, cost = _kk.symmetric_assign(_csr_arrays(g.weights), _csr_arrays(gT.weights),
                                             med, batch)
     _check_reached(cost, {"to_medoid": "node {} cannot reach any medoid",
                           "from_medoid": "no medoid reaches node {}",
@@ -497,8 +500,8 @@ def _voronoi(g, k, direction, init, max_iter, n_cand, rng):
         cur = np.bincount(labels, weights=cost, minlength=k)
         # sampled candidates are scored inside their cluster (3x faster; a candidate that
         # wins there wins on the whole graph); n_candidates=None scores on the whole graph
-        new_med, _ = _kk.graph_medoid_update(*W, *WT, mode, labels, sizes, ptr, cand, cur,
-                                             n_cand is not None)
+        new_med, _ = _kk.graph_medoid_update(W, WT, mode, labels, sizes, ptr, cand, cur,
+                                            n_cand is not None)
         if np.array_equal(new_med, med):
             break
         med = new_med
@@ -515,8 +518,6 @@ def _predict_graph(km, X):
     Q, nbr, n_att = att.points, att.nodes, att.nodes.shape[1]
     to_node, from_node = att.out_cost, att.in_cost  # query -> node, node -> query
     cache = km._predict_cache
-    if cache is None:
-        cache = km._predict_cache = {}
     med = km.medoid_indices_
     direction = km._fit_direction
     if direction in ("to_medoid", "from_medoid"):

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from . import search as _search
+from .layout import SearchLayout
 from ._validation import as_array, check_choice, check_int, check_points
 from .costs import check_quadrature, segment_costs
 from .exceptions import (
@@ -59,6 +60,20 @@ class GeodesicGraph:
         if heuristic_scale is None:
             heuristic_scale = _measure_hscale(points, weights)
         self.heuristic_scale = float(heuristic_scale)
+        # the graph as the search kernels see it, built on first use: see search_cache
+        self._search_cache = None
+
+    @property
+    def search_cache(self):
+        """The search layout of the graph (graphgeo.layout.SearchLayout): the nodes
+        renumbered for locality, int32 CSR arrays, and the landmark table and hub covers
+        computed by the searches that need them. Built on first use and kept; rebuilt
+        when ``weights`` is replaced (assign a new matrix rather than editing it in place).
+        """
+        cache = self._search_cache
+        if cache is None or cache.weights is not self.weights:
+            cache = self._search_cache = SearchLayout(self)
+        return cache
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -189,10 +204,13 @@ class GeodesicGraph:
         return _search.shortest_path(self, source, target, method=method)
 
     def distances(self, sources=None, targets=None, limit=None, dtype=np.float64, out=None,
-                  return_predecessors=False, verbose=False):
+                  return_predecessors=False, verbose=False, strategy="auto", cell_size=None,
+                  return_stats=False):
         """D[a, b] = cost sources[a] -> targets[b]; see graphgeo.search.distances."""
         return _search.distances(self, sources, targets, limit=limit, dtype=dtype, out=out,
-                                 return_predecessors=return_predecessors, verbose=verbose)
+                                 return_predecessors=return_predecessors, verbose=verbose,
+                                 strategy=strategy, cell_size=cell_size,
+                                 return_stats=return_stats)
 
     def pair_distances(self, src, dst, limit=None):
         """Elementwise costs src[i] -> dst[i]; see graphgeo.search.pair_distances."""
