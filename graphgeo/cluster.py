@@ -12,12 +12,12 @@ The loss (``inertia_``) is the sum of these costs over all points; every method
 minimises it.
 """
 
-import numbers
 
 import numpy as np
 
 from . import search as _search
-from ._validation import as_array, check_choice, check_int, check_nodes, check_points
+from ._validation import (as_array, check_choice, check_int, check_nodes, check_points,
+                          check_random_state)
 from .exceptions import DisconnectedGraphError, InvalidInputError, NotFittedError
 from .kernels import kmedoids as _kk
 
@@ -153,7 +153,7 @@ class GeodesicKMedoids:
         n_cand = None if self.n_candidates is None else check_int(
             self.n_candidates, "n_candidates", low=1,
             remedy="It is the number of random members tried per cluster (None: all of them).")
-        rng = _check_random_state(self.random_state)
+        rng = check_random_state(self.random_state)
         init = self._check_init(n, k, method)
         if method == "voronoi" and graph is None:
             raise InvalidInputError(
@@ -252,19 +252,6 @@ class GeodesicKMedoids:
 
 
 # ---------------------------------------------------------------------- helpers
-def _check_random_state(rs):
-    if rs is None or isinstance(rs, np.random.Generator):
-        return np.random.default_rng(rs)
-    if isinstance(rs, np.random.RandomState):
-        return np.random.default_rng(rs.randint(0, 2**31 - 1))
-    if isinstance(rs, (numbers.Integral, np.integer)) and not isinstance(rs, bool):
-        return np.random.default_rng(check_int(rs, "random_state", low=0))
-    raise InvalidInputError(
-        f"random_state must be None, an int >= 0, a numpy Generator or RandomState; "
-        f"received {type(rs).__name__}."
-    )
-
-
 def _matrix_size(X):
     shape = getattr(X, "shape", None)
     if shape is None:

@@ -15,6 +15,7 @@ dask.distributed is imported lazily; install it with ``pip install graphgeo[dask
 
 import numpy as np
 
+from ._optional import require
 from ._validation import check_endpoints, check_int, check_limit, check_pairs
 from .search import dijkstra_bounds
 from .exceptions import InvalidInputError
@@ -43,12 +44,7 @@ def _pairs_task(csr, usrc, tptr, tnodes, tpos, limit):
 
 
 def _client(client):
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "graphgeo.distributed needs dask.distributed: pip install 'graphgeo[dask]'"
-        ) from None
+    Client = require("distributed", "graphgeo.distributed").Client
     if not isinstance(client, Client):
         raise InvalidInputError(
             f"client must be a dask.distributed.Client; received {type(client).__name__}."
@@ -59,7 +55,7 @@ def _client(client):
 def _completed(futures):
     """(future, result) as the tasks finish; a cancelled task (dask hands its
     CancelledError over as the result) raises instead of being written as data."""
-    from distributed import as_completed
+    as_completed = require("distributed", "graphgeo.distributed").as_completed
 
     for fut, res in as_completed(futures, with_results=True):
         if isinstance(res, BaseException):

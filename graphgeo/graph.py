@@ -9,8 +9,9 @@ from scipy.sparse.csgraph import connected_components
 
 from . import search as _search
 from .layout import SearchLayout
-from ._validation import as_array, check_choice, check_int, check_points
-from .costs import check_quadrature, segment_costs
+from ._validation import (as_array, check_choice, check_int, check_metric, check_points,
+                          check_quadrature, check_seed)
+from .costs import segment_costs
 from .exceptions import (
     DisconnectedGraphError,
     DisconnectedGraphWarning,
@@ -108,12 +109,9 @@ class GeodesicGraph:
         Duplicate points are kept (the caller's indices stay valid) and tied to the
         first copy by zero-cost edges both ways, with a DuplicatePointsWarning.
         """
-        if not isinstance(metric, Metric):
-            raise InvalidInputError(
-                "metric must be a graphgeo metric such as gg.Euclidean(d) or gg.RHVAEMetric(...); "
-                f"received {type(metric).__name__}."
-            )
+        metric = check_metric(metric)
         pts = check_points(points, "points", dim=metric.dim, min_rows=2)
+        metric.check_domain(pts, "points")
         n = len(pts)
         k = check_int(k, "k", low=1, high=n - 1,
                       remedy=f"k counts the neighbours of each point and must be < n_points = {n}.")
@@ -122,7 +120,7 @@ class GeodesicGraph:
         connect = check_choice(connect, "connect", ("bridge", "raise", "ignore"))
         check_choice(device, "device", ("cpu", "auto"))
         if seed is not None:
-            seed = check_int(seed, "seed", low=0)
+            seed = check_seed(seed)
 
         # exact duplicates: graph over the unique rows, copies tied at zero cost
         uniq, first, inverse = np.unique(pts, axis=0, return_index=True, return_inverse=True)
