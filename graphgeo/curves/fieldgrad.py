@@ -198,20 +198,29 @@ def _try_torch(fn, probe, tail, ref, cot, ref_vjp, dev):
     torch = require("torch", _FEATURE)
     zt = torch.tensor(probe, dtype=torch.float64, device=dev, requires_grad=True)
     out = fn(zt)
-    if not (torch.is_tensor(out) and out.dtype == torch.float64 and out.requires_grad
-            and tuple(out.shape) == (len(probe),) + tail):
-        return False
+    if not torch.is_tensor(out):
+        return f"it returned {type(out).__name__}, not a torch tensor"
+    if out.dtype != torch.float64 or tuple(out.shape) != (len(probe),) + tail:
+        return f"it returned a {out.dtype} tensor of shape {tuple(out.shape)}"
+    if not out.requires_grad:
+        return "no gradient flows through it"
     if not _close(to_numpy(out), ref, _VALUE_RTOL):
-        return False
+        return "its values differ from those on numpy input"
     (gz,) = torch.autograd.grad(out, zt, torch.as_tensor(cot, device=dev))
-    return _close(to_numpy(gz), ref_vjp, _VJP_RTOL, _vjp_atol(ref, cot))
+    if not _close(to_numpy(gz), ref_vjp, _VJP_RTOL, _vjp_atol(ref, cot)):
+        return "its torch gradient disagrees with central differences"
+    return None
 
 
 def _try_complex(fn, probe, tail, ref, cot, ref_vjp):
     val = np.asarray(fn(probe + 0j))
-    if not np.iscomplexobj(val) or val.shape != ref.shape or not _close(val.real, ref, _VALUE_RTOL):
-        return False
-    return _close(complex_step_vjp(fn, probe, cot, tail), ref_vjp, _VJP_RTOL, _vjp_atol(ref, cot))
+    if not np.iscomplexobj(val) or val.shape != ref.shape:
+        return f"it returned {val.dtype} values of shape {val.shape} for complex input"
+    if not _close(val.real, ref, _VALUE_RTOL):
+        return "its values differ from those on real input"
+    if not _close(complex_step_vjp(fn, probe, cot, tail), ref_vjp, _VJP_RTOL, _vjp_atol(ref, cot)):
+        return "its complex-step derivative disagrees with central differences"
+    return None
 
 
 def _vjp_atol(ref, cot):
@@ -244,18 +253,19 @@ def _probe(fn, torch_fn, tail, probe, dev, requested, name):
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                ok = (_try_torch(fn, probe, tail, ref, cot, ref_vjp, dev) if mode == "torch"
-                      else _try_complex(fn, probe, tail, ref, cot, ref_vjp))
-        except Exception:  # noqa: BLE001 - probing an arbitrary user callable
-            ok = False
-        if ok:
+                why = (_try_torch(fn, probe, tail, ref, cot, ref_vjp, dev) if mode == "torch"
+                       else _try_complex(fn, probe, tail, ref, cot, ref_vjp))
+        except Exception as exc:  # noqa: BLE001 - probing an arbitrary user callable
+            why = f"it raised {type(exc).__name__}: {str(exc).rstrip('.')}"
+        if why is None:
             return mode, (fn if mode == "torch" else _Differentiated(fn, tail, mode, name))
         if requested != "auto":
+            on = ("a float64 torch tensor with requires_grad" if mode == "torch"
+                  else "complex input")
             raise MetricError(
-                f"gradient={requested!r}: {name} cannot be differentiated that way (on torch "
-                "tensors with requires_grad, or on complex input, it fails, returns other values, "
-                "or its derivative disagrees with central differences at the curve's points). "
-                "Use gradient='auto' or 'finite-differences'."
+                f"gradient={requested!r}: {name} cannot be differentiated that way: called on "
+                f"{on} at points of the curves, {why}. Use gradient='auto' or "
+                "'finite-differences' (or pass torch_fn= when building the field)."
             )
     return "finite-differences", _Differentiated(fn, tail, "finite-differences", name)
 

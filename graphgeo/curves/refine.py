@@ -207,7 +207,7 @@ class _Problem:
                     "eps^(1/3) max(1, |z_k|)"
                 raise MetricError(
                     f"{field.name} is finite at z = "
-                    f"{np.array2string(field.nonfinite_at, precision=6)} on input curve "
+                    f"{np.array2string(field.nonfinite_at, precision=10)} on input curve "
                     f"{int(torch.nonzero(lost)[0])} but returned NaN or Inf at z +- h e_k "
                     f"(h = {h}), so its {field.mode} derivative is undefined there. The field "
                     "must be finite in a neighbourhood of the curves: move the endpoints away "
