@@ -123,10 +123,14 @@ def test_batch_accuracy_matches_torch_fn_in_every_mode(half_plane_graph, rng):
 
 def test_caller_metric_is_not_modified():
     m = gg.FieldMetric(hyp_np, 2)
-    res = refine(m, straight(np.array([0.0, 1.0]), np.array([1.0, 1.5]), 16))
+    X = straight(np.array([0.0, 1.0]), np.array([1.0, 1.5]), 16)
+    res = refine(m, X)
     assert res.gradient == "complex-step" and res.gradient_parts == {"metric": "complex-step"}
     assert m.torch_fn is None
     assert "gradient complex-step" in repr(res)
+    r = gg.Randers(m, omega_np)
+    refine(r, X)
+    assert r.base is m and m.torch_fn is None and r.omega.torch_fn is None
 
 
 def test_no_gradient_needed_is_reported_as_none():
@@ -224,7 +228,12 @@ def test_energy_gradient_agrees_with_torch_fn(rng, gradient, rtol):
          gg.Randers(gg.FieldMetric(hyp_np, 2), omega_np)),
         (gg.Randers(gg.RHVAEMetric(a, np.stack([np.eye(2)] * 3), 0.8, 0.1), gg.CallableField(omega_np, 2, omega_torch)),
          gg.Randers(gg.RHVAEMetric(a, np.stack([np.eye(2)] * 3), 0.8, 0.1), omega_np)),
+        # omega 8x larger, rescaled pointwise to |omega|_(G^-1) <= 0.5 (the rescaling is active)
+        (gg.Randers(gg.FieldMetric(hyp_np, 2, torch_fn=hyp_torch),
+                    gg.CallableField(lambda z: 8 * omega_np(z), 2, lambda z: 8 * omega_torch(z)), max_norm=0.5),
+         gg.Randers(gg.FieldMetric(hyp_np, 2), lambda z: 8 * omega_np(z), max_norm=0.5)),
     ]
+    assert np.max(cases[-1][0].omega_norm(X.reshape(-1, 2))) > 0.5
     for exact, numpy_only in cases:
         f0, g0 = _problem_grad(exact, X)
         f1, g1 = _problem_grad(_wrapped(numpy_only, X, gradient), X)

@@ -44,7 +44,7 @@ import numpy as np
 
 from .._backend import to_numpy
 from .._optional import require
-from ..exceptions import MetricError
+from ..exceptions import InvalidInputError, MetricError
 from ..metrics import CallableField, DiagonalField, FieldMetric, Randers
 
 __all__ = ["MODES", "GRADIENTS", "differentiable_metric", "central_difference_vjp",
@@ -73,11 +73,11 @@ def _steps(z, scale):
     return scale * np.maximum(1.0, np.abs(z))
 
 
-def _eval(fn, Z, tail, dtype=np.float64):
+def _eval(fn, Z, tail, dtype=np.float64, name="the field"):
     out = np.asarray(fn(Z))
     if out.shape != (len(Z),) + tail:
-        raise MetricError(
-            f"the field must map points of shape (n, {Z.shape[1]}) to shape (n,) + {tail}; for "
+        raise InvalidInputError(
+            f"{name} must map points of shape (n, {Z.shape[1]}) to shape (n,) + {tail}; for "
             f"n = {len(Z)} it returned shape {out.shape}."
         )
     return out if dtype is None else out.astype(dtype, copy=False)
@@ -155,7 +155,7 @@ def _function():
                 zn = z.detach().cpu().numpy().astype(np.float64, copy=False)
                 ctx.zn, ctx.field = zn, field
                 with np.errstate(all="ignore"):  # NaN outside the domain: the line search backs off
-                    out = _eval(field.fn, zn, field.tail)
+                    out = _eval(field.fn, zn, field.tail, name=field.name)
                 return torch.as_tensor(out, dtype=z.dtype, device=z.device)
 
             @staticmethod
@@ -238,7 +238,7 @@ def _probe(fn, torch_fn, tail, probe, dev, requested, name):
     if requested == "finite-differences":
         return requested, _Differentiated(fn, tail, requested, name)
     with np.errstate(all="ignore"):
-        ref = _eval(fn, probe, tail)
+        ref = _eval(fn, probe, tail, name=name)
     if not np.all(np.isfinite(ref)):
         bad = int(np.argmin(np.all(np.isfinite(ref.reshape(len(probe), -1)), axis=1)))
         raise MetricError(
