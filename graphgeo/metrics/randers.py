@@ -201,6 +201,11 @@ class Randers(Metric):
     has_one_form = True
 
     def __init__(self, base, omega, max_norm=None):
+        if not isinstance(base, Metric):  # a MetricError here (the metric's own parameter)
+            raise MetricError(
+                f"base must be a Riemannian graphgeo metric (Euclidean, RHVAEMetric, ...); "
+                f"received {type(base).__name__}."
+            )
         check_metric(base, "base", randers=False)
         self.base = base
         self.omega = as_one_form(omega, base.dim)
