@@ -11,6 +11,7 @@ from . import search as _search
 from .layout import SearchLayout
 from ._validation import (as_array, check_choice, check_int, check_metric, check_points,
                           check_quadrature, check_seed)
+from ._device import resolve_device
 from .costs import segment_costs
 from .exceptions import (
     DisconnectedGraphError,
@@ -95,7 +96,9 @@ class GeodesicGraph:
         seed : int or None, for pynndescent
         connect : "bridge" (warn and add the cheapest bridging edges, the default),
             "raise" (DisconnectedGraphError) or "ignore"
-        device : "cpu" (the GPU backend is not part of this release)
+        device : "cpu" (default), "cuda" or "auto": where the edge costs are integrated
+            (graphgeo._device: "cuda" needs the cuda extra, a GPU, a fused metric family
+            and an integer quadrature; "auto" takes the GPU when it can, else the CPU)
 
         Raises
         ------
@@ -118,7 +121,8 @@ class GeodesicGraph:
         quadrature = check_quadrature(quadrature)
         knn = check_choice(knn, "knn", ("auto", "exact", "pynndescent"))
         connect = check_choice(connect, "connect", ("bridge", "raise", "ignore"))
-        check_choice(device, "device", ("cpu", "auto"))
+        device = resolve_device(device, metric.kernel_record(), quadrature, metric.is_constant,
+                                metric.dim)
         if seed is not None:
             seed = check_seed(seed)
 
@@ -145,7 +149,7 @@ class GeodesicGraph:
         ej = order_map[np.maximum(rows, nbr.ravel())]
         ei, ej = _unique_pairs(ei, ej, n)
 
-        R, A = segment_costs(metric, pts, ei, ej, quadrature=quadrature)
+        R, A = segment_costs(metric, pts, ei, ej, quadrature=quadrature, device=device)
         _check_positive(R, A, pts, ei, ej)
         dup = np.flatnonzero(rep != np.arange(n))
         weights = _assemble(n, ei, ej, R, A, dup, rep[dup])
