@@ -23,6 +23,7 @@ resolved (``graphgeo._device``).
 """
 
 import math
+import time
 
 import numpy as np
 from numba import cuda
@@ -314,17 +315,21 @@ def flat_params(family, params, d):
         return (f64(params.centroids), f64(params.wdiag), f64(params.wfull), f64(params.M),
                 f64(params.qcut), float(params.inv_scale), float(params.lbd), int(params.wkind))
     if family == FAMILY_CONFORMAL:
-        return f64(np.atleast_2d(params.coef)), z, z, z, z, 0.0, 0.0, int(params.kind)
+        coef = np.atleast_2d(f64(params.coef))
+        return coef if coef.size else z, z, z, z, z, 0.0, 0.0, int(params.kind)
     raise KeyError(f"no CUDA kernel for family {family}")
 
 
 def costs_fixed_cuda(a_pts, b_pts, ia, ib, tq, wq, family, params, okind, oparams, max_norm,
-                     threads_per_block=THREADS_PER_BLOCK):
+                     threads_per_block=THREADS_PER_BLOCK, stats=None):
     """(R, A, worst) on the host for the segments a_pts[ia[e]] -> b_pts[ib[e]].
 
-    Inputs are host arrays (copied to the device here) or device arrays (used in place);
-    d <= MAX_DIM (the caller checks). ``oparams`` = (w, centers, W, inv_scale, qcut) as
-    in the record.
+    Host arrays in (copied to the device here), host arrays out; d <= MAX_DIM (the caller
+    checks). ``oparams`` = (w, centers, W, inv_scale, qcut) as in the record. ``stats``: a
+    dict that receives ``device_bytes`` (all device arrays of the call), ``used_bytes``
+    (the device's used memory while they are alive, context included; None in the
+    simulator), ``kernel_s`` (the
+    kernel alone, CUDA events) and ``total_s`` (transfers included).
     """
     n = len(ia)
     d = a_pts.shape[1]
@@ -333,6 +338,7 @@ def costs_fixed_cuda(a_pts, b_pts, ia, ib, tq, wq, family, params, okind, oparam
     worst = np.zeros(n)
     if n == 0:
         return R, A, worst
+    t0 = time.perf_counter()
     dev = cuda.to_device
     p0, p1, p2, p3, p4, s0, s1, i0 = flat_params(family, params, d)
     w, centers, W, oinv, oqcut = oparams
@@ -345,11 +351,30 @@ def costs_fixed_cuda(a_pts, b_pts, ia, ib, tq, wq, family, params, okind, oparam
     args = [dev(np.ascontiguousarray(x, dtype=np.float64)) for x in (a_pts, b_pts)]
     args += [dev(np.ascontiguousarray(x, dtype=np.int64)) for x in (ia, ib)]
     args += [dev(np.ascontiguousarray(x, dtype=np.float64)) for x in (tq, wq)]
-    args += [dev(p) for p in (p0, p1, p2, p3, p4)] + [s0, s1, i0]
+    args += [dev(_nonempty(p)) for p in (p0, p1, p2, p3, p4)] + [s0, s1, i0]
     args += [int(okind), dev(np.ascontiguousarray(w, dtype=np.float64)), dev(centers), dev(W),
              float(oinv), float(oqcut), float(max_norm)]
     outs = [cuda.device_array(n, dtype=np.float64) for _ in range(3)]
     blocks = min(-(-n // threads_per_block), 65535)
-    _kernel(family)[blocks, threads_per_block](*args, *outs)
-    cuda.synchronize()
-    return tuple(o.copy_to_host() for o in outs)
+    kern = _kernel(family)
+    start, stop = cuda.event(), cuda.event()
+    start.record()
+    kern[blocks, threads_per_block](*args, *outs)
+    stop.record()
+    stop.synchronize()
+    if stats is not None:
+        stats["kernel_s"] = start.elapsed_time(stop) / 1e3  # milliseconds
+        stats["device_bytes"] = sum(int(x.nbytes) for x in args + outs if hasattr(x, "nbytes"))
+        free, total = cuda.current_context().get_memory_info()
+        # (the simulator reports NaN: None then)
+        stats["used_bytes"] = int(total - free) if math.isfinite(total - free) else None
+    res = tuple(o.copy_to_host() for o in outs)
+    if stats is not None:
+        stats["total_s"] = time.perf_counter() - t0
+    return res
+
+
+def _nonempty(x):
+    """x, or a zero array of the same rank and one entry per axis when x is empty (a
+    zero-size device array is not accepted everywhere; the kernels never read it)."""
+    return x if x.size else np.zeros((1,) * x.ndim)

@@ -172,6 +172,12 @@ def test_not_spd_gives_nan_like_cpu():
     cpu.costs_fixed(P, P, ia, ib, tq, wq, params, work_size(FAMILY_COMETRIC_FULL, d), *form,
                     Rc, Ac, wc)
     assert np.all(np.isnan(R)) and np.all(np.isnan(Rc))
+    stats = {}
+    R2, _, _ = costs_fixed_cuda(P, P, ia, np.array([2, 0]), tq, wq, FAMILY_COMETRIC_FULL,
+                                params, *form, stats=stats)
+    assert set(stats) == {"kernel_s", "device_bytes", "used_bytes", "total_s"}
+    # inputs (points, indices, rule, params, 1-form) and the three outputs
+    assert stats["device_bytes"] >= 2 * P.nbytes + 2 * 2 * 8 + 3 * 2 * 8
     with pytest.raises(NotSPDError, match="not positive definite"):
         gg.costs._check_finite(R, P, ia, P, ib)
 
