@@ -103,11 +103,14 @@ class GeodesicGraph:
         Raises
         ------
         InvalidInputError
-            Bad shapes, NaN/Inf, non-integer k or k >= N, N < 2.
+            Bad shapes, NaN/Inf, non-integer k or k >= N, N < 2; device="cuda" without a
+            GPU, with a metric without a fused kernel or a non-integer quadrature.
         MetricError, NotSPDError, RandersConditionError
             The metric does not match the points or is invalid on them.
         DisconnectedGraphError
             With connect="raise", when the graph has several components.
+        MissingDependencyError
+            device="cuda" without numba-cuda (the cuda extra).
 
         Duplicate points are kept (the caller's indices stay valid) and tied to the
         first copy by zero-cost edges both ways, with a DuplicatePointsWarning.
