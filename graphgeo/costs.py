@@ -21,6 +21,10 @@ Fused numba kernels serve the metrics with a kernel record
 (``metric.kernel_record()``, plain arrays; dispatch on ``record.family`` below); other
 metrics go through batched numpy evaluation (chunked), with the same nested rules in
 adaptive mode. bench/edge_weights.py measures both modes against a numpy reference.
+
+``device="cuda"`` runs the fixed-order rule of the fused families in the numba-cuda
+kernels (``graphgeo.kernels.cuda_segments``; same record, same results to ~1e-10); the
+adaptive mode stays on the CPU (``graphgeo._device`` says what each device takes).
 """
 
 import numba

@@ -108,12 +108,15 @@ def test_conformal_matches_cpu(kind):
 
 
 @kernels
-@pytest.mark.parametrize("base", ["euclidean", "rhvae", "vae"])
+@pytest.mark.parametrize("base", ["euclidean", "rhvae", "vae", "poincare"])
 def test_randers_constant_and_rbf_match_cpu(base):
     rng = np.random.default_rng(7)
     d = 2
-    b = {"euclidean": gg.Euclidean(d), "rhvae": _rhvae(rng, d), "vae": _vae(rng, d)}[base]
-    P, ia, ib = _segments(rng, d)
+    b = {"euclidean": gg.Euclidean(d), "rhvae": _rhvae(rng, d), "vae": _vae(rng, d),
+         "poincare": gg.ConformalMetric("poincare", d)}[base]
+    shift = None if base != "poincare" else \
+        (lambda P: 0.8 * P / (1.0 + np.linalg.norm(P, axis=1, keepdims=True)))
+    P, ia, ib = _segments(rng, d, shift=shift)
     # small enough for the Randers condition on these bases (checked by the CPU path)
     R0, _ = _compare(gg.Randers(b, np.array([0.03, -0.02])), P, ia, ib)
     field = gg.RBFField(rng.normal(size=(4, d)), 0.03 * rng.normal(size=(4, d)), bandwidth=0.7)
