@@ -1,6 +1,10 @@
 """Progress bars: tqdm, shown only when a caller passes ``verbose=True``."""
 
-__all__ = ["progress_bar"]
+__all__ = ["progress_bar", "STAGES"]
+
+#: options of a bar over the stages of one call (a count of stages, no rate): the
+#: postfix names the stage running
+STAGES = {"unit": "stage", "bar_format": "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"}
 
 
 def progress_bar(verbose, iterable=None, **kwargs):

@@ -9,8 +9,9 @@ from scipy.sparse.csgraph import connected_components
 
 from . import search as _search
 from .layout import SearchLayout
-from ._validation import (as_array, check_choice, check_int, check_metric, check_points,
-                          check_quadrature, check_seed)
+from ._validation import (as_array, check_bool, check_choice, check_int, check_metric,
+                          check_points, check_quadrature, check_seed)
+from ._verbose import STAGES, progress_bar
 from .costs import segment_costs
 from .exceptions import (
     DisconnectedGraphError,
@@ -79,7 +80,7 @@ class GeodesicGraph:
     # ------------------------------------------------------------------ build
     @classmethod
     def build(cls, points, metric, k=10, quadrature=None, knn="auto", seed=None,
-              connect="bridge", device="cpu"):
+              connect="bridge", device="cpu", verbose=False):
         """Build the directed KNN graph of ``points`` under ``metric``.
 
         Parameters
@@ -96,6 +97,9 @@ class GeodesicGraph:
         connect : "bridge" (warn and add the cheapest bridging edges, the default),
             "raise" (DisconnectedGraphError) or "ignore"
         device : "cpu" (the GPU backend is not part of this release)
+        verbose : bool, default False
+            Show a progress bar (tqdm, on stderr) over the stages: kNN, segments, edge
+            costs, CSR weights, connectivity (and bridging).
 
         Raises
         ------
@@ -121,6 +125,7 @@ class GeodesicGraph:
         check_choice(device, "device", ("cpu", "auto"))
         if seed is not None:
             seed = check_seed(seed)
+        verbose = check_bool(verbose, "verbose")
 
         # exact duplicates: graph over the unique rows, copies tied at zero cost
         uniq, first, inverse = np.unique(pts, axis=0, return_index=True, return_inverse=True)
@@ -139,19 +144,31 @@ class GeodesicGraph:
         upts = pts[np.sort(first)]
         order_map = np.sort(first)  # unique position -> original index
         k_eff = min(k, n_unique - 1)
-        nbr, _ = _knn(upts, k_eff, method=knn, seed=seed)
-        rows = np.repeat(np.arange(n_unique), k_eff)
-        ei = order_map[np.minimum(rows, nbr.ravel())]
-        ej = order_map[np.maximum(rows, nbr.ravel())]
-        ei, ej = _unique_pairs(ei, ej, n)
+        with progress_bar(verbose, total=5, desc="build", **STAGES) as bar:
+            bar.set_postfix_str("kNN")
+            nbr, _ = _knn(upts, k_eff, method=knn, seed=seed)
+            bar.update()
+            bar.set_postfix_str("segments")
+            rows = np.repeat(np.arange(n_unique), k_eff)
+            ei = order_map[np.minimum(rows, nbr.ravel())]
+            ej = order_map[np.maximum(rows, nbr.ravel())]
+            ei, ej = _unique_pairs(ei, ej, n)
+            bar.update()
 
-        R, A = segment_costs(metric, pts, ei, ej, quadrature=quadrature)
-        _check_positive(R, A, pts, ei, ej)
-        dup = np.flatnonzero(rep != np.arange(n))
-        weights = _assemble(n, ei, ej, R, A, dup, rep[dup])
+            bar.set_postfix_str(f"edge costs of {len(ei)} segments")
+            R, A = segment_costs(metric, pts, ei, ej, quadrature=quadrature)
+            _check_positive(R, A, pts, ei, ej)
+            bar.update()
+            bar.set_postfix_str("CSR weights")
+            dup = np.flatnonzero(rep != np.arange(n))
+            weights = _assemble(n, ei, ej, R, A, dup, rep[dup])
+            bar.update()
 
-        g = cls(pts, weights, metric=metric, k=k, quadrature=quadrature, representative=rep)
-        g._connect(connect)
+            bar.set_postfix_str("connectivity")
+            g = cls(pts, weights, metric=metric, k=k, quadrature=quadrature, representative=rep)
+            g._connect(connect)
+            bar.set_postfix_str(f"{g.n_nodes} nodes, {g.n_edges} edges", refresh=False)
+            bar.update()
         return g
 
     def _connect(self, mode):
@@ -210,9 +227,9 @@ class GeodesicGraph:
                                  strategy=strategy, cell_size=cell_size,
                                  return_stats=return_stats)
 
-    def pair_distances(self, src, dst, limit=None):
+    def pair_distances(self, src, dst, limit=None, verbose=False):
         """Elementwise costs src[i] -> dst[i]; see graphgeo.search.pair_distances."""
-        return _search.pair_distances(self, src, dst, limit=limit)
+        return _search.pair_distances(self, src, dst, limit=limit, verbose=verbose)
 
     def attach(self, points, k=None):
         """Tie off-graph points to the graph through their k nearest nodes; see graphgeo.attach."""
