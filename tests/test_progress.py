@@ -198,3 +198,17 @@ def test_cli_bars_on_by_default_off_with_quiet_or_tqdm_disable(points, tmp_path)
     r = _cli(["cluster", "g.npz", "--n-clusters", 3, "--method", "voronoi", "-o", "l.npy"],
              tmp_path, TQDM_DISABLE="1")
     assert r.returncode == 0 and r.stderr == "" and "3 clusters" in r.stdout
+
+
+def test_tqdm_disable_silences_verbose_calls_too(tmp_path):
+    code = ("import numpy as np, graphgeo as gg;"
+            "x = np.random.default_rng(0).normal(size=(100, 2));"
+            "g = gg.GeodesicGraph.build(x, gg.Euclidean(2), k=5, verbose=True);"
+            "g.distances(verbose=True); print('done')")
+    for env, shown in (("1", False), (None, True)):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=tmp_path, env={k: v for k, v in os.environ.items()
+                                              if k != "TQDM_DISABLE"} | (
+                               {"TQDM_DISABLE": env} if env else {}))
+        assert r.returncode == 0 and r.stdout == "done\n", r.stderr
+        assert ("build: 100%" in r.stderr and "distances: 100%" in r.stderr) is shown, r.stderr
