@@ -44,7 +44,8 @@ class GeodesicGraph:
     weights : scipy.sparse.csr_array (N, N)
     n_nodes, n_edges : int
     heuristic_scale : float
-        c = min over edges of weight / Euclidean length: A* uses h(n) = c |z_n - z_t|.
+        c = min over edges of weight / Euclidean length: h(n) = c |z_n - z_t| is one of the
+        lower bounds of A* (with the affine and landmark bounds; see shortest_path).
     representative : (N,) int64
         For each node, the first node with the same coordinates (itself when unique).
     """

@@ -3,7 +3,8 @@
 ``g.search_cache`` (built on first use, rebuilt when ``g.weights`` is replaced) is a
 :class:`SearchLayout`: the nodes renumbered along a space-filling (Morton) curve so
 that neighbours sit close in memory, the CSR arrays with int32 column indices, the
-landmark (ALT) distance table of the A* pair queries, and the hub covers of the
+landmark (ALT) distance table of the A* pair queries, the transposed CSR, affine bound and
+buffers of the bidirectional single-pair search, and the hub covers of the
 cells-and-hubs all-pairs scheme (:mod:`graphgeo.cells`), each computed when first
 asked for. Users never see the new numbers: every search function maps its
 arguments in (``inv``) and its results out (``perm``).

@@ -2,7 +2,8 @@
 
 Every search runs the one Dijkstra / A* core of graphgeo.kernels.dijkstra through
 the drivers of graphgeo.kernels.sssp, on the graph's search layout
-(``g.search_cache``, graphgeo.layout). All-pairs rows may take the cells-and-hubs
+(``g.search_cache``, graphgeo.layout), except single-pair A* (shortest_path), which is
+the bidirectional search of graphgeo.kernels.bidirectional. All-pairs rows may take the cells-and-hubs
 strategy of graphgeo.cells.
 """
 
