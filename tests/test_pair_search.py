@@ -213,3 +213,24 @@ def test_bad_landmarks_argument(bad):
     g, _ = _rbf_randers_graph(100, 2, 0)
     with pytest.raises(InvalidInputError, match="landmarks must be 'auto', True or False"):
         g.shortest_path(0, 5, landmarks=bad)
+
+
+def test_auto_rule_fraction_and_ski_rental():
+    """The two branches of landmarks="auto", on the layout's counters."""
+    g, _ = _rbf_randers_graph(500, 2, 1)
+    lay = g.search_cache
+    n = lay.n_nodes
+    q = gs.ALT_AUTO_QUERIES
+    frac = gs.ALT_AUTO_FRACTION
+    assert gs._want_landmarks(lay, True) and not gs._want_landmarks(lay, False)
+    lay.pair_queries, lay.pair_settled = q - 1, int(n * q)  # too few queries yet
+    assert not gs._want_landmarks(lay, "auto")
+    lay.pair_queries, lay.pair_settled = q, int(np.ceil(frac * n * q))  # weak bounds
+    assert gs._want_landmarks(lay, "auto")
+    lay.pair_queries, lay.pair_settled = 10**6, (2 * gs.N_LANDMARKS + 2) * n - 1  # cheap ones
+    assert not gs._want_landmarks(lay, "auto")
+    lay.pair_settled += 1  # ... until they add up to the cost of the table
+    assert gs._want_landmarks(lay, "auto")
+    lay.pair_queries, lay.pair_settled = 0, 0
+    lay.get_landmarks()  # once there, always used
+    assert gs._want_landmarks(lay, "auto")
