@@ -79,13 +79,14 @@ def shortest_path(g, source, target, method="astar", landmarks="auto"):
 ALT_AUTO_QUERIES = 4
 #: ... if they settled on average at least this fraction of the nodes, and in any case once
 #: they settled as many nodes as the table costs, (2 N_LANDMARKS + 2) n (ski rental: never
-#: more than twice the work of the better choice). Measured, 10-NN graphs, 20 random
-#: pairs, settled nodes per query without -> with landmarks: RBF 1-form, 2-D 30k nodes
-#: 21% -> 2.3%, 3-D 10k 14% -> 1.0%, 3-D 100k 14% -> 1.6% (the table repays its cost
-#: after ~300 queries and makes each 10x cheaper); constant 1-form, where the affine
-#: bound is nearly tight, 2-D 30k 3.5% -> 2.2%, 3-D 100k 1.4% -> 0.7% (it would take
-#: thousands of queries to repay: not built until the ski-rental rule says so)
-ALT_AUTO_FRACTION = 0.05
+#: more than twice the work of the better choice). Measured, 10-NN graphs, random pairs,
+#: settled nodes per query without -> with landmarks: RBF 1-form, 2-D 30k nodes
+#: 21% -> 2.3%, 3-D 10k 14% -> 1.0%, 3-D 100k 14% -> 1.6% (the table, ~30 full searches,
+#: repays its cost after ~300 queries and makes each ~10x cheaper); constant 1-form, where
+#: the affine bound is nearly tight: 2-D 30k 3.5% -> 2.2%, 2-D 100k 3.9% (built: 2-D
+#: paths have many hops), 3-D 30k 1.7%, 3-D 100k 1.4% -> 0.7%, 8-D 30k 0.7% (not built:
+#: thousands of queries to repay it, until the ski-rental rule says so)
+ALT_AUTO_FRACTION = 0.03
 
 
 def _check_landmarks(landmarks):

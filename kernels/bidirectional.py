@@ -117,11 +117,12 @@ def workspace(n):
 
     (df, dr, pt, ps, seen, predf, predr, fkeys, fnodes, fpos, rkeys, rnodes, rpos, touched)
     """
-    return (np.full(n, INF), np.full(n, INF), np.empty(n), np.empty(n),
-            np.zeros(n, dtype=np.bool_), np.empty(n, dtype=np.int32),
-            np.empty(n, dtype=np.int32), np.empty(n), np.empty(n, dtype=np.int32),
-            np.full(n, -1, dtype=np.int32), np.empty(n), np.empty(n, dtype=np.int32),
-            np.full(n, -1, dtype=np.int32), np.empty(n, dtype=np.int32))
+    # zeros rather than empty: the pages are touched here, once, not by the first queries
+    return (np.full(n, INF), np.full(n, INF), np.zeros(n), np.zeros(n),
+            np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.int32),
+            np.zeros(n, dtype=np.int32), np.zeros(n), np.zeros(n, dtype=np.int32),
+            np.full(n, -1, dtype=np.int32), np.zeros(n), np.zeros(n, dtype=np.int32),
+            np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=np.int32))
 
 
 @njit(cache=True, inline="always")
