@@ -45,7 +45,8 @@ class GeodesicGraph:
     weights : scipy.sparse.csr_array (N, N)
     n_nodes, n_edges : int
     heuristic_scale : float
-        c = min over edges of weight / Euclidean length: A* uses h(n) = c |z_n - z_t|.
+        c = min over edges of weight / Euclidean length: h(n) = c |z_n - z_t| is one of the
+        lower bounds of A* (with the affine and landmark bounds; see shortest_path).
     representative : (N,) int64
         For each node, the first node with the same coordinates (itself when unique).
     """
@@ -214,9 +215,9 @@ class GeodesicGraph:
         return f"GeodesicGraph(n_nodes={self.n_nodes}, n_edges={self.n_edges}, k={self.k}, metric={m})"
 
     # ---------------------------------------------------------------- search
-    def shortest_path(self, source, target, method="astar"):
+    def shortest_path(self, source, target, method="astar", landmarks="auto"):
         """Direction-aware shortest path source -> target; see graphgeo.search.shortest_path."""
-        return _search.shortest_path(self, source, target, method=method)
+        return _search.shortest_path(self, source, target, method=method, landmarks=landmarks)
 
     def distances(self, sources=None, targets=None, limit=None, dtype=np.float64, out=None,
                   return_predecessors=False, verbose=False, strategy="auto", cell_size=None,
@@ -237,9 +238,10 @@ class GeodesicGraph:
 
         return attach(self, points, k=k)
 
-    def shortest_path_between(self, z0, z1, method="astar", limit=None):
+    def shortest_path_between(self, z0, z1, method="astar", limit=None, landmarks="auto"):
         """Shortest path between nodes or arbitrary coordinates; see graphgeo.search."""
-        return _search.shortest_path_between(self, z0, z1, method=method, limit=limit)
+        return _search.shortest_path_between(self, z0, z1, method=method, limit=limit,
+                                             landmarks=landmarks)
 
     def multi_source(self, seeds, offsets=None, limit=None):
         """(dist, nearest seed, predecessor) of one search from all seeds; see graphgeo.search."""
