@@ -119,11 +119,12 @@ def choose(lay, n_sources, strategy="auto", cell_size=None):
     return best
 
 
-def run(lay, cells, src, lim, out, verbose):
+def run(lay, cells, src, lim, out, bar):
     """distances() of all targets by cells and hubs into out; returns what it did (a dict:
     strategy "cells", cell_size, hub_fraction, groups, hub_rows computed, exits_per_source and
     kept_per_source of the non-hub sources, cpu_hub_rows and cpu_cell_rows seconds), or
-    None (nothing done) when a cell needs more hub rows than _HUB_BYTES holds."""
+    None (nothing done) when a cell needs more hub rows than _HUB_BYTES holds. ``bar`` (a
+    tqdm bar over len(src) sources) advances by the rows each batch of cells finishes."""
     n = lay.n_nodes
     m, hub, eptr, enodes = cells.m, cells.hub, cells.eptr, cells.enodes
     nc = len(eptr) - 1
@@ -174,14 +175,10 @@ def run(lay, cells, src, lim, out, verbose):
     cov = (hub, m, eptr, enodes, cells.region)
     row_bytes = n * out.dtype.itemsize
     per_batch = max(1, _BLOCK_BYTES // max(row_bytes, 1))
-    work = groups
-    if verbose:
-        
-        work = progress(groups, total=len(groups), desc="distances")
     stats = np.zeros(3, dtype=np.int64)
     n_hub_rows = 0
     t_hub = t_cell = 0.0
-    for cell_list, need in work:
+    for cell_list, need in groups:
         held = np.flatnonzero(slot >= 0)
         inneed = np.zeros(n, dtype=np.bool_)
         inneed[need] = True
@@ -217,11 +214,13 @@ def run(lay, cells, src, lim, out, verbose):
             lo, hi = batch[0] * m, min(n, (batch[-1] + 1) * m)
             r = req[lo:hi]
             release_rows(out, r[r >= 0])
+            bar.update(int(np.count_nonzero(r >= 0)))
             b0 = b1
     for s in range(0, len(dup), per_batch):
         d = dup[s:s + per_batch]
         out[d] = out[first[d]]
         release_rows(out, d)
+        bar.update(len(d))
     return {"strategy": "cells", "cell_size": m, "hub_fraction": cells.hub_fraction,
             "groups": len(groups), "hub_rows": n_hub_rows,
             "exits_per_source": stats[1] / max(stats[2], 1),

@@ -1,6 +1,7 @@
 """The ``graphgeo`` command: build graphs, find paths, compute distances from files.
 
 Exit codes: 0 success, 2 bad input (a one-line message on stderr), 1 unexpected error.
+Long steps show tqdm progress bars on stderr, unless --quiet or TQDM_DISABLE=1.
 """
 
 import argparse
@@ -32,7 +33,7 @@ def _demo(args):
     t1 = clock()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        g = gg.GeodesicGraph.build(pts, metric, k=args.k, seed=args.seed)
+        g = gg.GeodesicGraph.build(pts, metric, k=args.k, seed=args.seed, verbose=not args.quiet)
     for w in caught:
         say(f"  note: {w.message}")
     say(f"[{clock() - t1:6.2f} s] built {g}")
@@ -47,8 +48,8 @@ def _demo(args):
         f"nodes, Dijkstra {dij.n_settled}")
     t1 = clock()
     try:
-        cf = gg.geodesic(metric, pts[src], pts[dst], graph=g)
-        cb = gg.geodesic(metric, pts[dst], pts[src], graph=g)
+        cf = gg.geodesic(metric, pts[src], pts[dst], graph=g, verbose=not args.quiet)
+        cb = gg.geodesic(metric, pts[dst], pts[src], graph=g, verbose=not args.quiet)
         say(f"[{clock() - t1:6.2f} s] refined geodesics: forward {cf.length:.4f} "
             f"({100 * (1 - cf.length / fwd.length):.1f}% shorter than the graph path), "
             f"backward {cb.length:.4f}")
@@ -66,11 +67,12 @@ def _demo(args):
     t1 = clock()
     lo, hi = pts.min(axis=0) - 0.3, pts.max(axis=0) + 0.3
     grid = Grid(lo, hi, args.grid)
-    dist, _ = distance_map(metric, grid, pts[[src]])
+    dist, _ = distance_map(metric, grid, pts[[src]], verbose=not args.quiet)
     say(f"[{clock() - t1:6.2f} s] distance map on a {args.grid} x {args.grid} grid "
         f"(16-neighbour stencil)")
     t1 = clock()
-    km = gg.GeodesicKMedoids(n_clusters=4, method="voronoi", random_state=args.seed).fit(g)
+    km = gg.GeodesicKMedoids(n_clusters=4, method="voronoi", random_state=args.seed,
+                             verbose=not args.quiet).fit(g)
     order = np.argsort(t[km.medoid_indices_])
     say(f"[{clock() - t1:6.2f} s] geodesic k-medoids (graph Voronoi, k = 4): inertia "
         f"{km.inertia_:.2f}, medoids at progression times "
@@ -91,7 +93,8 @@ def _cluster(args):
     g = gg.GeodesicGraph.load(args.graph)
     t0 = time.perf_counter()
     km = gg.GeodesicKMedoids(n_clusters=args.n_clusters, method=args.method,
-                             direction=args.direction, random_state=args.seed).fit(g)
+                             direction=args.direction, random_state=args.seed,
+                             verbose=not args.quiet).fit(g)
     written = save_npy(args.output, km.labels_, "labels")
     sizes = np.bincount(km.labels_, minlength=args.n_clusters)
     say(f"{args.n_clusters} clusters ({args.method}, {args.direction}) in "
@@ -119,7 +122,7 @@ def _map(args):
     pad = 0.1 * np.ptp(g.points, axis=0)
     grid = Grid(g.points.min(axis=0) - pad, g.points.max(axis=0) + pad, args.grid)
     t0 = time.perf_counter()
-    dist, nearest = distance_map(g.metric, grid, g.points[seeds])
+    dist, nearest = distance_map(g.metric, grid, g.points[seeds], verbose=not args.quiet)
     vol = volume_element(g.metric, grid.points).reshape(grid.shape)
     say(f"{args.grid} x {args.grid} distance map from {len(seeds)} seed(s) in "
         f"{time.perf_counter() - t0:.2f} s")
@@ -180,7 +183,7 @@ def _build(args):
     metric = load_metric(args.metric, pts.shape[1], args.metric_file, args.omega, args.max_norm)
     t0 = time.perf_counter()
     g = gg.GeodesicGraph.build(pts, metric, k=args.k, quadrature=args.quadrature, knn=args.knn,
-                               seed=args.seed, connect=args.connect)
+                               seed=args.seed, connect=args.connect, verbose=not args.quiet)
     g.save(args.output)
     say(f"{g} built in {time.perf_counter() - t0:.2f} s, saved to {args.output}")
     return 0
@@ -243,7 +246,9 @@ def build_parser():
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp):
-        sp.add_argument("--quiet", action="store_true", help="print nothing but errors")
+        sp.add_argument("--quiet", action="store_true",
+                        help="print nothing but errors: no summary lines, no progress bars "
+                        "(TQDM_DISABLE=1 turns off the bars only)")
         sp.add_argument("--seed", type=int, default=0)
 
     d = sub.add_parser("demo", help="run the built-in demo: build, search, summarise, plot")

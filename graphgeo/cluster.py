@@ -16,8 +16,9 @@ minimises it.
 import numpy as np
 
 from . import search as _search
-from ._validation import (as_array, check_choice, check_int, check_nodes, check_points,
-                          check_random_state)
+from ._validation import (as_array, check_bool, check_choice, check_int, check_nodes,
+                          check_points, check_random_state)
+from ._verbose import STAGES, progress_bar
 from .exceptions import DisconnectedGraphError, InvalidInputError, NotFittedError
 from .kernels import kmedoids as _kk
 
@@ -65,6 +66,11 @@ class GeodesicKMedoids:
         "alternate" (slow on large graphs).
     random_state : None, int, numpy Generator or RandomState
         For init="random" and "k-medoids++" and the voronoi candidates.
+    verbose : bool, default False
+        Show progress bars (tqdm, on stderr) in fit: for "voronoi", one step per
+        assign / update round (the loss as postfix); for "fasterpam" and "alternate",
+        the N x N distances of a graph (per block of sources), then the stages init and
+        swap passes / iterations (each one compiled kernel call).
 
     Attributes
     ----------
@@ -81,7 +87,7 @@ class GeodesicKMedoids:
     """
 
     def __init__(self, n_clusters=8, method="fasterpam", direction="to_medoid", init="auto",
-                 max_iter=100, n_candidates=32, random_state=None):
+                 max_iter=100, n_candidates=32, random_state=None, verbose=False):
         self.n_clusters = n_clusters
         self.method = method
         self.direction = direction
@@ -89,6 +95,7 @@ class GeodesicKMedoids:
         self.max_iter = max_iter
         self.n_candidates = n_candidates
         self.random_state = random_state
+        self.verbose = verbose
 
     # ------------------------------------------------------- sklearn protocol
     @classmethod
@@ -154,6 +161,7 @@ class GeodesicKMedoids:
             self.n_candidates, "n_candidates", low=1,
             remedy="It is the number of random members tried per cluster (None: all of them).")
         rng = check_random_state(self.random_state)
+        verbose = check_bool(self.verbose, "verbose")
         init = self._check_init(n, k, method)
         if method == "voronoi" and graph is None:
             raise InvalidInputError(
@@ -162,21 +170,29 @@ class GeodesicKMedoids:
             )
 
         if method == "voronoi":
-            med, labels, cost, n_iter = _voronoi(graph, k, direction, init, max_iter, n_cand, rng)
+            med, labels, cost, n_iter = _voronoi(graph, k, direction, init, max_iter, n_cand, rng,
+                                                 verbose)
             inertia = float(np.sum(cost))
         else:
-            C = _graph_costs(graph, direction) if graph is not None else _matrix_costs(X, direction)
-            if not isinstance(init, str):
-                med = init.copy()
-            elif init == "build":
-                med = _kk.build(C, k)
-            else:
-                med = _init_matrix(C, k, init, rng)
-            if method == "fasterpam":
-                labels, inertia, n_iter, _ = _kk.fasterpam(C, med, max_iter)
-            else:
-                labels, inertia, n_iter = _kk.alternate(C, med, max_iter)
-            inertia = float(inertia)
+            C = (_graph_costs(graph, direction, verbose) if graph is not None
+                 else _matrix_costs(X, direction))
+            with progress_bar(verbose, total=2, desc=f"k-medoids ({method})", **STAGES) as bar:
+                bar.set_postfix_str(f"init ({'given' if not isinstance(init, str) else init})")
+                if not isinstance(init, str):
+                    med = init.copy()
+                elif init == "build":
+                    med = _kk.build(C, k)
+                else:
+                    med = _init_matrix(C, k, init, rng)
+                bar.update()
+                bar.set_postfix_str("swap passes" if method == "fasterpam" else "iterations")
+                if method == "fasterpam":
+                    labels, inertia, n_iter, _ = _kk.fasterpam(C, med, max_iter)
+                else:
+                    labels, inertia, n_iter = _kk.alternate(C, med, max_iter)
+                inertia = float(inertia)
+                bar.set_postfix_str(f"{int(n_iter)} iterations, loss {inertia:.6g}", refresh=False)
+                bar.update()
         self.medoid_indices_ = np.asarray(med, dtype=np.int64)
         self.labels_ = np.asarray(labels, dtype=np.int64)
         self.inertia_ = inertia
@@ -325,7 +341,7 @@ def _check_reached(cost, what):
         )
 
 
-def _graph_costs(g, direction):
+def _graph_costs(g, direction, verbose=False):
     n = g.n_nodes
     if 8 * n * n > MAX_DENSE_BYTES:
         raise InvalidInputError(
@@ -334,11 +350,11 @@ def _graph_costs(g, direction):
             f"{MAX_DENSE_BYTES / 2**30:.0f} GiB); use method='voronoi', which needs O(N) memory."
         )
     if direction == "from_medoid":
-        C = g.distances()
+        C = g.distances(verbose=verbose)
     elif direction == "to_medoid":
-        C = _transposed(g).distances()
+        C = _transposed(g).distances(verbose=verbose)
     else:
-        C = g.distances()
+        C = g.distances(verbose=verbose)
         _kk.pair_blocks(C, C, True)  # in place
     _check_reached(C, "entry {} of the N x N cost matrix is infinite")
     return C
@@ -471,28 +487,34 @@ def _candidates(g, med, labels, n_cand, rng):
     return ptr, np.concatenate(lists), np.diff(bounds).astype(np.int64)
 
 
-def _voronoi(g, k, direction, init, max_iter, n_cand, rng):
+def _voronoi(g, k, direction, init, max_iter, n_cand, rng, verbose=False):
     gT = _transposed(g)
-    if isinstance(init, str):
-        med = _init_graph(g, gT, k, init, direction, rng)
-    else:
-        med = init.copy()
-    mode = {"from_medoid": 0, "to_medoid": 1, "symmetric": 2}[direction]
-    W, WT = _csr_arrays(g.weights), _csr_arrays(gT.weights)
-    labels, cost = _graph_assign(g, gT, med, direction)
-    it = 0
-    while it < max_iter:
-        it += 1
-        ptr, cand, sizes = _candidates(g, med, labels, n_cand, rng)
-        cur = np.bincount(labels, weights=cost, minlength=k)
-        # sampled candidates are scored inside their cluster (3x faster; a candidate that
-        # wins there wins on the whole graph); n_candidates=None scores on the whole graph
-        new_med, _ = _kk.graph_medoid_update(W, WT, mode, labels, sizes, ptr, cand, cur,
-                                            n_cand is not None)
-        if np.array_equal(new_med, med):
-            break
-        med = new_med
+    with progress_bar(verbose, total=max_iter, desc="k-medoids (voronoi)", unit="round") as bar:
+        bar.set_postfix_str(f"init ({init if isinstance(init, str) else 'given'})")
+        if isinstance(init, str):
+            med = _init_graph(g, gT, k, init, direction, rng)
+        else:
+            med = init.copy()
+        mode = {"from_medoid": 0, "to_medoid": 1, "symmetric": 2}[direction]
+        W, WT = _csr_arrays(g.weights), _csr_arrays(gT.weights)
         labels, cost = _graph_assign(g, gT, med, direction)
+        bar.set_postfix(loss=f"{np.sum(cost):.6g}")
+        it = 0
+        while it < max_iter:
+            it += 1
+            ptr, cand, sizes = _candidates(g, med, labels, n_cand, rng)
+            cur = np.bincount(labels, weights=cost, minlength=k)
+            # sampled candidates are scored inside their cluster (3x faster; a candidate that
+            # wins there wins on the whole graph); n_candidates=None scores on the whole graph
+            new_med, _ = _kk.graph_medoid_update(W, WT, mode, labels, sizes, ptr, cand, cur,
+                                                n_cand is not None)
+            if np.array_equal(new_med, med):
+                bar.update()
+                break
+            med = new_med
+            labels, cost = _graph_assign(g, gT, med, direction)
+            bar.set_postfix(loss=f"{np.sum(cost):.6g}", refresh=False)
+            bar.update()
     return med, labels, cost, it
 
 

@@ -9,8 +9,9 @@ from scipy.sparse.csgraph import connected_components
 
 from . import search as _search
 from .layout import SearchLayout
-from ._validation import (as_array, check_choice, check_int, check_metric, check_points,
-                          check_quadrature, check_seed)
+from ._validation import (as_array, check_bool, check_choice, check_int, check_metric,
+                          check_points, check_quadrature, check_seed)
+from ._verbose import STAGES, progress_bar
 from ._device import resolve_device
 from .costs import segment_costs
 from .exceptions import (
@@ -45,7 +46,8 @@ class GeodesicGraph:
     weights : scipy.sparse.csr_array (N, N)
     n_nodes, n_edges : int
     heuristic_scale : float
-        c = min over edges of weight / Euclidean length: A* uses h(n) = c |z_n - z_t|.
+        c = min over edges of weight / Euclidean length: h(n) = c |z_n - z_t| is one of the
+        lower bounds of A* (with the affine and landmark bounds; see shortest_path).
     representative : (N,) int64
         For each node, the first node with the same coordinates (itself when unique).
     """
@@ -80,7 +82,7 @@ class GeodesicGraph:
     # ------------------------------------------------------------------ build
     @classmethod
     def build(cls, points, metric, k=10, quadrature=None, knn="auto", seed=None,
-              connect="bridge", device="cpu"):
+              connect="bridge", device="cpu", verbose=False):
         """Build the directed KNN graph of ``points`` under ``metric``.
 
         Parameters
@@ -99,6 +101,9 @@ class GeodesicGraph:
         device : "cpu" (default), "cuda" or "auto": where the edge costs are integrated
             (graphgeo._device: "cuda" needs the cuda extra, a GPU, a fused metric family
             and an integer quadrature; "auto" takes the GPU when it can, else the CPU)
+        verbose : bool, default False
+            Show a progress bar (tqdm, on stderr) over the stages: kNN, segments, edge
+            costs, CSR weights, connectivity (and bridging).
 
         Raises
         ------
@@ -128,6 +133,7 @@ class GeodesicGraph:
                                 metric.dim)
         if seed is not None:
             seed = check_seed(seed)
+        verbose = check_bool(verbose, "verbose")
 
         # exact duplicates: graph over the unique rows, copies tied at zero cost
         uniq, first, inverse = np.unique(pts, axis=0, return_index=True, return_inverse=True)
@@ -146,19 +152,31 @@ class GeodesicGraph:
         upts = pts[np.sort(first)]
         order_map = np.sort(first)  # unique position -> original index
         k_eff = min(k, n_unique - 1)
-        nbr, _ = _knn(upts, k_eff, method=knn, seed=seed)
-        rows = np.repeat(np.arange(n_unique), k_eff)
-        ei = order_map[np.minimum(rows, nbr.ravel())]
-        ej = order_map[np.maximum(rows, nbr.ravel())]
-        ei, ej = _unique_pairs(ei, ej, n)
+        with progress_bar(verbose, total=5, desc="build", **STAGES) as bar:
+            bar.set_postfix_str("kNN")
+            nbr, _ = _knn(upts, k_eff, method=knn, seed=seed)
+            bar.update()
+            bar.set_postfix_str("segments")
+            rows = np.repeat(np.arange(n_unique), k_eff)
+            ei = order_map[np.minimum(rows, nbr.ravel())]
+            ej = order_map[np.maximum(rows, nbr.ravel())]
+            ei, ej = _unique_pairs(ei, ej, n)
+            bar.update()
 
-        R, A = segment_costs(metric, pts, ei, ej, quadrature=quadrature, device=device)
-        _check_positive(R, A, pts, ei, ej)
-        dup = np.flatnonzero(rep != np.arange(n))
-        weights = _assemble(n, ei, ej, R, A, dup, rep[dup])
+            bar.set_postfix_str(f"edge costs of {len(ei)} segments")
+            R, A = segment_costs(metric, pts, ei, ej, quadrature=quadrature, device=device)
+            _check_positive(R, A, pts, ei, ej)
+            bar.update()
+            bar.set_postfix_str("CSR weights")
+            dup = np.flatnonzero(rep != np.arange(n))
+            weights = _assemble(n, ei, ej, R, A, dup, rep[dup])
+            bar.update()
 
-        g = cls(pts, weights, metric=metric, k=k, quadrature=quadrature, representative=rep)
-        g._connect(connect)
+            bar.set_postfix_str("connectivity")
+            g = cls(pts, weights, metric=metric, k=k, quadrature=quadrature, representative=rep)
+            g._connect(connect)
+            bar.set_postfix_str(f"{g.n_nodes} nodes, {g.n_edges} edges", refresh=False)
+            bar.update()
         return g
 
     def _connect(self, mode):
@@ -204,9 +222,9 @@ class GeodesicGraph:
         return f"GeodesicGraph(n_nodes={self.n_nodes}, n_edges={self.n_edges}, k={self.k}, metric={m})"
 
     # ---------------------------------------------------------------- search
-    def shortest_path(self, source, target, method="astar"):
+    def shortest_path(self, source, target, method="astar", landmarks="auto"):
         """Direction-aware shortest path source -> target; see graphgeo.search.shortest_path."""
-        return _search.shortest_path(self, source, target, method=method)
+        return _search.shortest_path(self, source, target, method=method, landmarks=landmarks)
 
     def distances(self, sources=None, targets=None, limit=None, dtype=np.float64, out=None,
                   return_predecessors=False, verbose=False, strategy="auto", cell_size=None,
@@ -217,9 +235,9 @@ class GeodesicGraph:
                                  strategy=strategy, cell_size=cell_size,
                                  return_stats=return_stats)
 
-    def pair_distances(self, src, dst, limit=None):
+    def pair_distances(self, src, dst, limit=None, verbose=False):
         """Elementwise costs src[i] -> dst[i]; see graphgeo.search.pair_distances."""
-        return _search.pair_distances(self, src, dst, limit=limit)
+        return _search.pair_distances(self, src, dst, limit=limit, verbose=verbose)
 
     def attach(self, points, k=None):
         """Tie off-graph points to the graph through their k nearest nodes; see graphgeo.attach."""
@@ -227,9 +245,10 @@ class GeodesicGraph:
 
         return attach(self, points, k=k)
 
-    def shortest_path_between(self, z0, z1, method="astar", limit=None):
+    def shortest_path_between(self, z0, z1, method="astar", limit=None, landmarks="auto"):
         """Shortest path between nodes or arbitrary coordinates; see graphgeo.search."""
-        return _search.shortest_path_between(self, z0, z1, method=method, limit=limit)
+        return _search.shortest_path_between(self, z0, z1, method=method, limit=limit,
+                                             landmarks=landmarks)
 
     def multi_source(self, seeds, offsets=None, limit=None):
         """(dist, nearest seed, predecessor) of one search from all seeds; see graphgeo.search."""

@@ -3,7 +3,8 @@
 ``g.search_cache`` (built on first use, rebuilt when ``g.weights`` is replaced) is a
 :class:`SearchLayout`: the nodes renumbered along a space-filling (Morton) curve so
 that neighbours sit close in memory, the CSR arrays with int32 column indices, the
-landmark (ALT) distance table of the A* pair queries, and the hub covers of the
+landmark (ALT) distance table of the A* pair queries, the transposed CSR, affine bound and
+buffers of the bidirectional single-pair search, and the hub covers of the
 cells-and-hubs all-pairs scheme (:mod:`graphgeo.cells`), each computed when first
 asked for. Users never see the new numbers: every search function maps its
 arguments in (``inv``) and its results out (``perm``).
@@ -13,6 +14,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from .kernels import bidirectional as _bidir
 from .kernels import sssp as _sssp
 
 __all__ = ["SearchLayout", "Landmarks", "N_LANDMARKS", "n_chunks"]
@@ -36,10 +38,13 @@ class SearchLayout:
     points : (n, d) float64, the points in the new numbering
     landmarks : Landmarks or None (not computed yet); see get_landmarks
     cells : dict cell size -> graphgeo.cells.Cells, filled by graphgeo.cells
+    pair_settled, pair_queries : int, nodes settled by, and number of, the single-pair
+        queries answered without landmarks (graphgeo.search.shortest_path uses them to
+        decide when the landmarks pay off)
     """
 
     __slots__ = ("weights", "perm", "inv", "indptr", "indices", "data", "points", "landmarks",
-                 "cells")
+                 "cells", "pair_settled", "pair_queries", "_reverse", "_bound", "_pair_work")
 
     def __init__(self, g):
         n = g.n_nodes
@@ -58,6 +63,11 @@ class SearchLayout:
         self.points = np.ascontiguousarray(g.points[perm])
         self.landmarks = None
         self.cells = {}
+        self.pair_settled = 0
+        self.pair_queries = 0
+        self._reverse = None
+        self._bound = None
+        self._pair_work = None
 
     @property
     def n_nodes(self):
@@ -76,6 +86,53 @@ class SearchLayout:
         return (np.ascontiguousarray(T.indptr, dtype=np.int64),
                 np.ascontiguousarray(T.indices, dtype=self.indices.dtype),
                 np.ascontiguousarray(T.data, dtype=np.float64))
+
+    def reverse(self):
+        """:meth:`reverse_csr`, computed once and kept (the backward half of the pair searches)."""
+        if self._reverse is None:
+            self._reverse = self.reverse_csr()
+        return self._reverse
+
+    def geometric_bound(self, hscale):
+        """(b, c, slack) of the affine bound d(u -> w) >= c |z_w - z_u| + <b, z_w - z_u>.
+
+        Under a Randers metric with a 1-form close to a constant b, an edge costs about
+        |z_w - z_u|_G + <b, z_w - z_u>: the 1-form part telescopes along any path, and the
+        bound is nearly as tight as the Euclidean one on a Euclidean graph, where
+        hscale |z_w - z_u| alone (hscale = min weight / length, about 1 - |b|) misses the
+        whole 1-form term. b (d,) is the least-squares fit of w ~ r |dz| + <b, dz> over
+        the edges, c the largest value with w >= c |dz| + <b, dz> on every edge (times
+        1 - 1e-9), so the bound is consistent by construction. b is empty (no affine
+        bound) when c would be <= 0. slack bounds the rounding of a bound over a path
+        (it also covers hscale |dz|). Computed once and kept.
+        """
+        if self._bound is None:
+            n, dim = self.points.shape
+            P = self.points
+            rows = np.repeat(np.arange(n), np.diff(self.indptr))
+            dz = P[self.indices] - P[rows]
+            length = np.sqrt(np.einsum("ij,ij->i", dz, dz))
+            w = self.data
+            ok = length > 0
+            b, c = np.zeros(0), 0.0
+            if np.count_nonzero(ok) > dim + 1:
+                fit = np.flatnonzero(ok)[:: max(1, np.count_nonzero(ok) // 200_000)]
+                X = np.column_stack([length[fit], dz[fit]])
+                coef = np.linalg.lstsq(X, w[fit], rcond=None)[0]
+                cand = float(np.min((w[ok] - dz[ok] @ coef[1:]) / length[ok])) * (1.0 - 1e-9)
+                if np.all(np.isfinite(coef)) and cand > 0.0:
+                    b, c = np.ascontiguousarray(coef[1:]), cand
+            span = float(np.linalg.norm(np.ptp(P, axis=0))) if n else 0.0
+            scale = max(hscale, c + float(np.linalg.norm(b)) if len(b) else 0.0)
+            self._bound = (b, c, 4.0 * n * np.finfo(np.float64).eps * scale * span)
+        return self._bound
+
+    def pair_work(self):
+        """Buffers of the single-pair search (graphgeo.kernels.bidirectional), allocated once
+        and left clean by every search, so that a query costs what it visits, not O(n)."""
+        if self._pair_work is None:
+            self._pair_work = _bidir.workspace(self.n_nodes)
+        return self._pair_work
 
     def to_original_pred(self, pred_new):
         """Predecessor array(s) indexed by original nodes, holding original nodes (-1 kept)."""

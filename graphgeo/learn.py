@@ -74,7 +74,9 @@ default bandwidth still overshoot (1.13 / 1.23) and give 0.884 / 0.891 (within t
 import numpy as np
 
 from ._optional import require
-from ._validation import as_array, check_float, check_int, check_metric, check_points, check_seed
+from ._validation import (as_array, check_bool, check_float, check_int, check_metric,
+                          check_points, check_seed)
+from ._verbose import progress_bar
 from .exceptions import InvalidInputError
 from .metrics import Euclidean, Randers, RBFField
 
@@ -232,7 +234,7 @@ def _quadratic_form(torch, L):
 
 
 def fit_randers(points, order, k=16, base=None, seed=0, max_norm=0.9, *, alpha=1e-3, smooth=0.0,
-                smooth_rho=1.0, n_iter=300, lr=0.05, bandwidth=None, ridge=1e-6):
+                smooth_rho=1.0, n_iter=300, lr=0.05, bandwidth=None, ridge=1e-6, verbose=False):
     """Learn a Randers 1-form omega from points and their order along a process.
 
     Parameters
@@ -254,6 +256,8 @@ def fit_randers(points, order, k=16, base=None, seed=0, max_norm=0.9, *, alpha=1
     lr : float > 0, Adam learning rate (in units of the scale-free parameters)
     bandwidth, ridge : the RBF interpolation of omega (:meth:`RBFField.fit`;
         bandwidth defaults to twice the median nearest-neighbour distance)
+    verbose : bool, default False; show a progress bar (tqdm, on stderr) over the Adam
+        iterations (phi, then rho)
 
     Returns
     -------
@@ -287,6 +291,7 @@ def fit_randers(points, order, k=16, base=None, seed=0, max_norm=0.9, *, alpha=1
     smooth_rho = check_float(smooth_rho, "smooth_rho", low=0.0)
     n_iter = check_int(n_iter, "n_iter", low=1)
     lr = check_float(lr, "lr", low=0.0, low_open=True)
+    verbose = check_bool(verbose, "verbose")
     if len(np.unique(z, axis=0)) < n:
         raise InvalidInputError(
             "points has exact duplicate rows; remove them (np.unique(points, axis=0)) before "
@@ -305,14 +310,16 @@ def fit_randers(points, order, k=16, base=None, seed=0, max_norm=0.9, *, alpha=1
     if n * k * d < 2_000_000:
         torch.set_num_threads(1)
     try:
-        return _fit(torch, z, o, nb, s, k, base, seed, max_norm, alpha, smooth, smooth_rho,
-                    n_iter, lr, bandwidth, ridge)
+        with progress_bar(verbose, total=n_iter * (2 if smooth_rho > 0 else 1),
+                          desc="fit_randers", unit="iter") as bar:
+            return _fit(torch, z, o, nb, s, k, base, seed, max_norm, alpha, smooth, smooth_rho,
+                        n_iter, lr, bandwidth, ridge, bar)
     finally:
         torch.set_num_threads(threads)
 
 
 def _fit(torch, z, o, nb, s, k, base, seed, max_norm, alpha, smooth, smooth_rho, n_iter, lr,
-         bandwidth, ridge):
+         bandwidth, ridge, bar):
     from scipy.sparse import csr_matrix
 
     n, d = z.shape
@@ -343,11 +350,13 @@ def _fit(torch, z, o, nb, s, k, base, seed, max_norm, alpha, smooth, smooth_rho,
             reg = reg + smooth * laplace(psi)
         return hinge + reg
 
+    bar.set_postfix_str("phi", refresh=False)
     for _ in range(n_iter):
         opt.zero_grad()
         loss = obj_phi()
         loss.backward()
         opt.step()
+        bar.update()
     with torch.no_grad():
         loss_phi = float(obj_phi())
     phi = psi.detach().numpy() / s
@@ -366,11 +375,13 @@ def _fit(torch, z, o, nb, s, k, base, seed, max_norm, alpha, smooth, smooth_rho,
             out = out + smooth_rho * laplace(rc[:, None])
         return out
 
+    bar.set_postfix_str("rho", refresh=False)
     for _ in range(n_iter if smooth_rho > 0 else 0):
         opt.zero_grad()
         loss = obj_rho()
         loss.backward()
         opt.step()
+        bar.update()
     with torch.no_grad():
         loss_rho = float(obj_rho())
         rho = r.clamp(0.0, 1.0).numpy().copy()

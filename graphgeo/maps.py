@@ -16,8 +16,9 @@ array of the grid's shape.
 
 import numpy as np
 
-from ._validation import (as_array, check_choice, check_float, check_int, check_metric, check_points,
-                          check_quadrature)
+from ._validation import (as_array, check_bool, check_choice, check_float, check_int,
+                          check_metric, check_points, check_quadrature)
+from ._verbose import progress_bar
 from .costs import segment_costs
 from .exceptions import InvalidInputError, MetricError, NotSPDError, RandersConditionError
 from .kernels import maps as _km
@@ -168,10 +169,11 @@ def _check_grid_metric(metric, grid, stencil):
     return int(stencil)
 
 
-def _edge_costs(metric, grid, offsets, quadrature):
+def _edge_costs(metric, grid, offsets, quadrature, bar):
     """wgt (N, S): cost of the edge u -> u + offsets[s] (inf outside the grid).
 
-    One segment integral per undirected edge: forward R + A, backward R - A.
+    One segment integral per undirected edge: forward R + A, backward R - A; ``bar``
+    (tqdm) advances once per pair of opposite directions (len(offsets) // 2 in all).
     """
     pts = grid.points
     n = len(pts)
@@ -198,10 +200,11 @@ def _edge_costs(metric, grid, offsets, quadrature):
             )
         wgt[ia, s] = fwd
         wgt[ib, index_of[tuple(-e)]] = bwd
+        bar.update()
     return wgt
 
 
-def grid_graph(metric, grid, stencil=None, quadrature=None):
+def grid_graph(metric, grid, stencil=None, quadrature=None, verbose=False):
     """The grid as a directed GeodesicGraph.
 
     Parameters
@@ -211,6 +214,8 @@ def grid_graph(metric, grid, stencil=None, quadrature=None):
     stencil : 8 or 16 (2-D, default 16: the 8 neighbours and the 8 knight moves),
         26 (3-D, the default: the 3 x 3 x 3 cube)
     quadrature : Gauss-Legendre points per edge (None: graphgeo's default)
+    verbose : bool, default False; show a progress bar (tqdm, on stderr) over the
+        stencil's directions (the edge costs of one direction and its opposite per step)
 
     Returns
     -------
@@ -222,8 +227,11 @@ def grid_graph(metric, grid, stencil=None, quadrature=None):
 
     stencil = _check_grid_metric(metric, grid, stencil)
     quadrature = check_quadrature(quadrature)
+    verbose = check_bool(verbose, "verbose")
     offsets = _stencil(grid.ndim, stencil)
-    wgt = _edge_costs(metric, grid, offsets, quadrature)
+    with progress_bar(verbose, total=len(offsets) // 2, desc="grid graph",
+                      unit="direction") as bar:
+        wgt = _edge_costs(metric, grid, offsets, quadrature, bar)
     n = grid.n_points
     idx = np.arange(n).reshape(grid.shape)
     rows, cols = np.nonzero(np.isfinite(wgt))
@@ -272,7 +280,7 @@ def _node_fields(metric, pts, backward):
 
 
 def distance_map(metric, grid, seeds, stencil=None, method="eikonal", direction="from_seeds",
-                 quadrature=None, init_radius=5.0):
+                 quadrature=None, init_radius=5.0, verbose=False):
     """Directed distances between seeds and every node of a grid.
 
     Parameters
@@ -292,6 +300,9 @@ def distance_map(metric, grid, seeds, stencil=None, method="eikonal", direction=
     init_radius : float >= 1, in cells
         Nodes within this many cells of a seed get the cost of the straight
         segment from the seed (resolving the point-source singularity).
+    verbose : bool, default False; show a progress bar (tqdm, on stderr): one step per
+        pair of opposite stencil directions (their edge costs), then the march (one
+        compiled kernel call)
 
     Returns
     -------
@@ -308,6 +319,7 @@ def distance_map(metric, grid, seeds, stencil=None, method="eikonal", direction=
     direction = check_choice(direction, "direction", ("from_seeds", "to_seeds"))
     quadrature = check_quadrature(quadrature)
     radius = check_float(init_radius, "init_radius", low=1.0, high=64.0)
+    verbose = check_bool(verbose, "verbose")
     seeds = check_points(seeds, "seeds", dim=grid.ndim, min_rows=1)
     tol = 1e-9 * (grid.hi - grid.lo)
     outside = np.any((seeds < grid.lo - tol) | (seeds > grid.hi + tol), axis=1)
@@ -320,19 +332,24 @@ def distance_map(metric, grid, seeds, stencil=None, method="eikonal", direction=
     seeds = np.clip(seeds, grid.lo, grid.hi)
     backward = direction == "to_seeds"
     offsets = _stencil(grid.ndim, stencil)
-    wgt = _edge_costs(metric, grid, offsets, quadrature)
-    if backward:
-        wgt = _reverse_wgt(grid, wgt, offsets)
-    dist, label = _seed_init(metric, grid, seeds, radius, backward, quadrature)
-    if method == "eikonal":
-        G, om = _node_fields(metric, grid.points, backward)
-        ptr, idx = _pairs(offsets)
-    else:
-        G = np.zeros((1, grid.ndim, grid.ndim))
-        om = np.zeros((1, grid.ndim))
-        ptr, idx = np.zeros(len(offsets) + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    _km.fast_march(np.array(grid.shape, dtype=np.int64), grid.spacing, offsets, wgt, ptr, idx,
-                   G, om, dist, label, method == "eikonal")
+    with progress_bar(verbose, total=len(offsets) // 2 + 1, desc="distance map",
+                      unit="step") as bar:
+        bar.set_postfix_str("edge costs")
+        wgt = _edge_costs(metric, grid, offsets, quadrature, bar)
+        if backward:
+            wgt = _reverse_wgt(grid, wgt, offsets)
+        bar.set_postfix_str("march")
+        dist, label = _seed_init(metric, grid, seeds, radius, backward, quadrature)
+        if method == "eikonal":
+            G, om = _node_fields(metric, grid.points, backward)
+            ptr, idx = _pairs(offsets)
+        else:
+            G = np.zeros((1, grid.ndim, grid.ndim))
+            om = np.zeros((1, grid.ndim))
+            ptr, idx = np.zeros(len(offsets) + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        _km.fast_march(np.array(grid.shape, dtype=np.int64), grid.spacing, offsets, wgt, ptr,
+                       idx, G, om, dist, label, method == "eikonal")
+        bar.update()
     return grid.reshape(dist), grid.reshape(label)
 
 
@@ -462,7 +479,7 @@ def omega_norm(metric, points, effective=True):
 
 
 # --------------------------------------------------------------------- random walks
-def random_walk(metric, start, n_steps, step_size, seed=None):
+def random_walk(metric, start, n_steps, step_size, seed=None, verbose=False):
     """Riemannian random walks: z_{t+1} = z_t + step_size * U L^{-1/2} eps, eps ~ N(0, I).
 
     G(z_t) = U diag(L) U^T, so each step has covariance step_size^2 G(z_t)^{-1}:
@@ -476,6 +493,7 @@ def random_walk(metric, start, n_steps, step_size, seed=None):
     n_steps : int >= 1
     step_size : float > 0
     seed : None, int or numpy Generator
+    verbose : bool, default False; show a progress bar (tqdm, on stderr) over the steps
 
     Returns
     -------
@@ -488,19 +506,21 @@ def random_walk(metric, start, n_steps, step_size, seed=None):
     step = check_float(step_size, "step_size", low=0.0, low_open=True)
     if seed is not None and not isinstance(seed, np.random.Generator):
         seed = check_int(seed, "seed", low=0)
+    verbose = check_bool(verbose, "verbose")
     rng = np.random.default_rng(seed)
     out = np.empty((len(z), n_steps + 1, metric.dim))
     out[:, 0] = z
-    for t in range(n_steps):
-        G = _metric_tensors(metric, z)
-        L, U = np.linalg.eigh(0.5 * (G + np.swapaxes(G, 1, 2)))
-        if np.any(L[:, 0] <= 0):
-            bad = int(np.argmin(L[:, 0]))
-            raise NotSPDError(
-                f"the metric tensor is not positive definite at {z[bad]} (smallest eigenvalue "
-                f"{L[bad, 0]:.3g}) on step {t} of the walk."
-            )
-        eps = rng.standard_normal(z.shape)
-        z = z + step * np.einsum("nij,nj->ni", U, eps / np.sqrt(L))
-        out[:, t + 1] = z
+    with progress_bar(verbose, range(n_steps), desc="random walk", unit="step") as steps:
+        for t in steps:
+            G = _metric_tensors(metric, z)
+            L, U = np.linalg.eigh(0.5 * (G + np.swapaxes(G, 1, 2)))
+            if np.any(L[:, 0] <= 0):
+                bad = int(np.argmin(L[:, 0]))
+                raise NotSPDError(
+                    f"the metric tensor is not positive definite at {z[bad]} (smallest "
+                    f"eigenvalue {L[bad, 0]:.3g}) on step {t} of the walk."
+                )
+            eps = rng.standard_normal(z.shape)
+            z = z + step * np.einsum("nij,nj->ni", U, eps / np.sqrt(L))
+            out[:, t + 1] = z
     return out[0] if single else out

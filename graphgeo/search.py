@@ -2,7 +2,8 @@
 
 Every search runs the one Dijkstra / A* core of graphgeo.kernels.dijkstra through
 the drivers of graphgeo.kernels.sssp, on the graph's search layout
-(``g.search_cache``, graphgeo.layout). All-pairs rows may take the cells-and-hubs
+(``g.search_cache``, graphgeo.layout), except single-pair A* (shortest_path), which is
+the bidirectional search of graphgeo.kernels.bidirectional. All-pairs rows may take the cells-and-hubs
 strategy of graphgeo.cells.
 """
 
@@ -10,13 +11,15 @@ import numpy as np
 
 from . import cells as _cells
 from ._memmap import release
-from ._validation import (check_choice, check_endpoints, check_int, check_limit, check_node,
-                          check_nodes, check_pairs)
+from ._validation import (check_bool, check_choice, check_endpoints, check_int, check_limit,
+                          check_node, check_nodes, check_pairs)
+from ._verbose import progress_bar
 from .curves import Path
 from .exceptions import InvalidInputError, NoPathError
+from .kernels import bidirectional as _bidir
 from .kernels import dijkstra as _dijkstra
 from .kernels import sssp as _sssp
-from .layout import n_chunks
+from .layout import N_LANDMARKS, n_chunks
 
 __all__ = ["shortest_path", "shortest_path_between", "distances", "pair_distances", "multi_source"]
 
@@ -29,7 +32,7 @@ ALT_MIN_PAIRS = 256
 STRATEGIES = ("auto", "dijkstra", "cells")
 
 
-def shortest_path(g, source, target, method="astar"):
+def shortest_path(g, source, target, method="astar", landmarks="auto"):
     """Shortest directed path source -> target.
 
     Parameters
@@ -37,36 +40,123 @@ def shortest_path(g, source, target, method="astar"):
     g : GeodesicGraph
     source, target : int node indices
     method : "astar" (default) or "dijkstra"
-        A* uses the consistent heuristic h(n) = c |z_n - z_target| with
-        c = g.heuristic_scale (min over edges of weight / Euclidean length), so it
-        returns the same length as Dijkstra while settling fewer nodes.
+        "astar": bidirectional A* (a forward search from source on the graph and a
+        backward one from target on its transpose, with average potentials; see
+        graphgeo.kernels.bidirectional). Its lower bounds: the larger of
+        c |z_n - z_t| (c = g.heuristic_scale) and the affine bound
+        c' |z_n - z_t| + <b, z_t - z_n> fitted to the edge weights (under a Randers metric
+        b follows the 1-form, whose cost telescopes along a path; see
+        graphgeo.layout.SearchLayout.geometric_bound), and the landmark (ALT) bounds when
+        ``landmarks`` says so. "dijkstra": one forward Dijkstra search that stops at the
+        target (no estimate; the reference). Both return the same length (rtol 1e-12).
+    landmarks : "auto" (default), True or False
+        Landmark bounds for "astar": graphgeo.layout.N_LANDMARKS far-apart nodes and their
+        distances to and from every node, computed once per graph (about 2 N_LANDMARKS + 2
+        full searches) and kept with the search layout, as pair_distances does for large
+        batches. True: use them, computing them now if needed. False: never. "auto":
+        use them once computed; compute them when this graph's single-pair queries made
+        without them show that the geometric bounds are weak: after ALT_AUTO_QUERIES
+        queries settling on average at least ALT_AUTO_FRACTION of the nodes, or once
+        they have settled as many nodes as the table costs. Measured on a 100k-node
+        10-NN Randers graph in 3-D with an RBF 1-form: 14% of the nodes settled per
+        query without landmarks, 1.6% with; with a constant 1-form the affine bound
+        alone settles 1.4% and the table is not computed (see ALT_AUTO_FRACTION).
+
+    The first query on a graph also builds its search layout (renumbering, transposed
+    CSR, affine fit; about 10 full scipy searches), and the query that triggers the
+    landmarks pays for them (about 25-30). After that, measured with bench/astar.py on
+    10-NN Randers graphs of 30k and 100k uniform points in 2-D, 3-D and 8-D (constant and
+    RBF 1-forms), a query settles 0.2k-2.3k nodes and takes 1/10 to 1/50 of one full
+    scipy.sparse.csgraph.dijkstra search.
 
     Returns
     -------
-    Path with nodes, points, length, n_settled.
+    Path with nodes, points, length (the sum of the edge weights along ``nodes``) and
+    n_settled (nodes popped by the search, both directions for "astar").
 
     Raises
     ------
-    InvalidInputError for bad indices or method; NoPathError when target is unreachable.
+    InvalidInputError for bad indices, method or landmarks; NoPathError when target is
+    unreachable.
     """
+    return _node_path(g, source, target, method, landmarks, np.inf)
+
+
+#: landmarks="auto" of shortest_path: the landmark table is computed after this many
+#: single-pair queries made without it ...
+ALT_AUTO_QUERIES = 4
+#: ... if they settled on average at least this fraction of the nodes, and in any case once
+#: they settled as many nodes as the table costs, (2 N_LANDMARKS + 2) n (ski rental: never
+#: more than twice the work of the better choice). Measured, 10-NN graphs, random pairs,
+#: settled nodes per query without -> with landmarks: RBF 1-form, 2-D 30k nodes
+#: 21% -> 2.3%, 3-D 10k 14% -> 1.0%, 3-D 100k 14% -> 1.6% (the table, ~30 full searches,
+#: repays its cost after ~300 queries and makes each ~10x cheaper); constant 1-form, where
+#: the affine bound is nearly tight: 2-D 30k 3.5% -> 2.2%, 2-D 100k 3.9% (built: 2-D
+#: paths have many hops), 3-D 30k 1.7%, 3-D 100k 1.4% -> 0.7%, 8-D 30k 0.7% (not built:
+#: thousands of queries to repay it, until the ski-rental rule says so)
+ALT_AUTO_FRACTION = 0.03
+
+
+def _check_landmarks(landmarks):
+    if isinstance(landmarks, (bool, np.bool_)):
+        return bool(landmarks)
+    if isinstance(landmarks, str) and landmarks == "auto":
+        return landmarks
+    raise InvalidInputError(
+        f"landmarks must be 'auto', True or False; received {landmarks!r}."
+    )
+
+
+def _want_landmarks(lay, landmarks):
+    """Whether a single-pair A* query uses the landmark table (see shortest_path)."""
+    if landmarks != "auto":
+        return landmarks
+    if lay.landmarks is not None:
+        return True
+    n, q, st = lay.n_nodes, lay.pair_queries, lay.pair_settled
+    table_cost = (2 * N_LANDMARKS + 2) * n
+    return st >= table_cost or (q >= ALT_AUTO_QUERIES and st >= ALT_AUTO_FRACTION * n * q)
+
+
+def _node_path(g, source, target, method, landmarks, lim):
+    """shortest_path with a limit (paths longer than lim are not found)."""
     n = g.n_nodes
     source = check_node(source, n, "source")
     target = check_node(target, n, "target")
     method = check_choice(method, "method", ("astar", "dijkstra"))
+    landmarks = _check_landmarks(landmarks)
     if source == target:
         return Path(np.array([source]), g.points[[source]], 0.0, method, 1)
     lay = g.search_cache
-    hscale = g.heuristic_scale if method == "astar" else 0.0
-    s_new, t_new = lay.inv[source], lay.inv[target]
-    dist, pred, settled = _sssp.astar(lay.csr(), lay.points, s_new, t_new, hscale)
+    s_new, t_new = int(lay.inv[source]), int(lay.inv[target])
+    if method == "dijkstra":
+        dist, pred, settled = _sssp.astar(lay.csr(), lay.points, s_new, t_new, 0.0)
+        if dist > lim:
+            dist = np.inf
+        if np.isfinite(dist):
+            path = _dijkstra.trace_path(pred, s_new, t_new)
+    else:
+        use = _want_landmarks(lay, landmarks)
+        hscale = g.heuristic_scale
+        b, c, slack = lay.geometric_bound(hscale)
+        if use:
+            lm = lay.get_landmarks()
+            table, slack = lm.table, max(slack, lm.slack)
+        else:
+            table = np.zeros((n, 0))
+        pot = (lay.points, b, c, hscale, table, slack)
+        # margin: the bounds are consistent up to slack-sized rounding (kernel docstring)
+        dist, path, settled = _bidir.pair(lay.csr(), lay.reverse(), s_new, t_new, pot, lim,
+                                          4.0 * slack, lay.pair_work())
+        if not use:
+            lay.pair_queries += 1
+            lay.pair_settled += int(settled)
     if not np.isfinite(dist):
-        raise NoPathError(
-            f"node {target} cannot be reached from node {source}; the graph is disconnected "
-            "(build it with connect='bridge' or a larger k)."
-        )
-    nodes = lay.perm[_dijkstra.trace_path(pred, s_new, t_new)]
+        why = (f" within limit {lim:g}." if lim < np.inf else "; the graph is disconnected "
+               "(build it with connect='bridge' or a larger k).")
+        raise NoPathError(f"node {target} cannot be reached from node {source}{why}")
+    nodes = lay.perm[path]
     return Path(nodes, g.points[nodes], dist, method, settled)
-
 
 
 def _block_rows(n_cols, itemsize=8):
@@ -101,7 +191,9 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
         node before v on the shortest path from sources[a] (-1 at the source, the
         attached nodes of an off-graph source, and unreached nodes), as
         scipy.sparse.csgraph does
-    verbose : progress bar over source blocks
+    verbose : bool, default False; show a progress bar (tqdm, on stderr) counting the
+        sources whose rows are done (advancing per block of sources, or per group of
+        cells with the cells strategy)
     strategy : "auto" (default), "dijkstra" or "cells"
         How all-target rows of graph-node sources without predecessors are computed:
         "dijkstra", one search per source; "cells", cells and hubs (graphgeo.cells);
@@ -142,6 +234,7 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
         raise InvalidInputError(f"dtype must be float64 or float32; received {dtype}.")
     lim = check_limit(limit)
     strategy = check_choice(strategy, "strategy", STRATEGIES)
+    verbose = check_bool(verbose, "verbose")
     if cell_size is not None:
         cell_size = check_int(cell_size, "cell_size", low=1,
                               remedy="It is the number of nodes per cell of the cells strategy.")
@@ -183,41 +276,40 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
     step = _block_rows(per_row)
     if off_src and off_tgt:
         da, db, dc = direct_costs(g, src, tgt)
-    if tgt is None and not off_src and not return_predecessors:
-        cells = _cells.choose(lay, len(np.unique(src)) if sources is not None else n,
-                              strategy, cell_size)
-        stats = None if cells is None else _cells.run(lay, cells, src, lim, out, verbose)
-        if stats is not None:
-            return result(stats)
-    blocks = range(0, len(src), step)
-    if verbose:
-        from ._progress import progress
-
-        blocks = progress(blocks, total=len(blocks), desc="distances")
-    for s in blocks:
-        e = min(s + step, len(src))
-        if off_src:
-            sptr, seeds, offsets = src.seeds(s, e)
-        else:
-            sptr, seeds, offsets = np.arange(e - s + 1, dtype=np.int64), src[s:e], np.zeros(e - s)
-        seeds = lay.inv[seeds]
-        pv = np.empty((e - s, n), dtype=np.int64) if return_predecessors else preds
-        if off_tgt:
-            buf = np.empty((e - s, width))
-            _sssp.rows(csr, (sptr, seeds, offsets), targets_arg, lim, buf, pv, n_chunks(e - s))
-            # through the target's attached nodes: min_j d(src -> node_j) + in_cost[j]
-            via = np.min(buf[:, t_pos] + tgt.in_cost[None], axis=2)
+    with progress_bar(verbose, total=len(src), desc="distances", unit="source") as bar:
+        if tgt is None and not off_src and not return_predecessors:
+            cells = _cells.choose(lay, len(np.unique(src)) if sources is not None else n,
+                                  strategy, cell_size)
+            stats = None if cells is None else _cells.run(lay, cells, src, lim, out, bar)
+            if stats is not None:
+                return result(stats)
+        for s in range(0, len(src), step):
+            e = min(s + step, len(src))
             if off_src:
-                sel = (da >= s) & (da < e)
-                np.minimum.at(via, (da[sel] - s, db[sel]), dc[sel])
-            via[via > lim] = np.inf
-            out[s:e] = via
-        else:
-            _sssp.rows(csr, (sptr, seeds, offsets), targets_arg, lim, out[s:e], pv,
-                       n_chunks(e - s))
-        if return_predecessors:
-            preds[s:e] = lay.to_original_pred(pv)
-        release(out, s, e)
+                sptr, seeds, offsets = src.seeds(s, e)
+            else:
+                sptr, seeds, offsets = (np.arange(e - s + 1, dtype=np.int64), src[s:e],
+                                        np.zeros(e - s))
+            seeds = lay.inv[seeds]
+            pv = np.empty((e - s, n), dtype=np.int64) if return_predecessors else preds
+            if off_tgt:
+                buf = np.empty((e - s, width))
+                _sssp.rows(csr, (sptr, seeds, offsets), targets_arg, lim, buf, pv,
+                           n_chunks(e - s))
+                # through the target's attached nodes: min_j d(src -> node_j) + in_cost[j]
+                via = np.min(buf[:, t_pos] + tgt.in_cost[None], axis=2)
+                if off_src:
+                    sel = (da >= s) & (da < e)
+                    np.minimum.at(via, (da[sel] - s, db[sel]), dc[sel])
+                via[via > lim] = np.inf
+                out[s:e] = via
+            else:
+                _sssp.rows(csr, (sptr, seeds, offsets), targets_arg, lim, out[s:e], pv,
+                           n_chunks(e - s))
+            if return_predecessors:
+                preds[s:e] = lay.to_original_pred(pv)
+            release(out, s, e)
+            bar.update(e - s)
     return result({"strategy": "dijkstra"})
 
 
@@ -255,7 +347,7 @@ def dijkstra_bounds():
     return (np.empty((0, 0)), 0.0, np.empty((0, 0)), 0.0)
 
 
-def pair_distances(g, src, dst, limit=None):
+def pair_distances(g, src, dst, limit=None, verbose=False):
     """Elementwise directed distances L[i] = cost src[i] -> dst[i] (float64, inf if unreachable).
 
     Pairs are grouped by source. A source with few targets (<= ASTAR_MAX_TARGETS) is
@@ -268,26 +360,34 @@ def pair_distances(g, src, dst, limit=None):
     per graph and cached with the search layout; about 1 s on 100k nodes). Measured on
     a 100k-node 15-NN Randers graph, 4000 random pairs, one thread: 1.6k settled nodes
     per query instead of 18.9k with the Euclidean estimate alone, 8x less time.
+
+    ``verbose=True`` shows a progress bar (tqdm, on stderr) counting the pairs answered;
+    it advances after the A* pairs and after the grouped searches (each one parallel
+    kernel call).
     """
     src, dst = check_pairs(src, dst, g.n_nodes)
     lim = check_limit(limit)
+    verbose = check_bool(verbose, "verbose")
     out = np.empty(len(src))
     if len(src) == 0:
         return out
     lay = g.search_cache
     uniq, inverse, counts = np.unique(src, return_inverse=True, return_counts=True)
     few = counts[inverse] <= ASTAR_MAX_TARGETS
-    if few.any():
-        sel = np.flatnonzero(few)
-        out[sel] = _astar_pairs(g, lay, lay.inv[src[sel]], lay.inv[dst[sel]], lim)[0]
-    rest = np.flatnonzero(~few)
-    if len(rest):
-        order = rest[np.argsort(src[rest], kind="stable")]
-        usrc, start = np.unique(src[order], return_index=True)
-        tptr = np.append(start, len(order)).astype(np.int64)
-        groups = (lay.inv[usrc], tptr, lay.inv[dst[order]], order.astype(np.int64))
-        _sssp.pairs(lay.csr(), groups, dijkstra_bounds(), lim, out,
-                    np.empty(len(usrc), dtype=np.int64), n_chunks(len(usrc)))
+    with progress_bar(verbose, total=len(src), desc="pair distances", unit="pair") as bar:
+        if few.any():
+            sel = np.flatnonzero(few)
+            out[sel] = _astar_pairs(g, lay, lay.inv[src[sel]], lay.inv[dst[sel]], lim)[0]
+            bar.update(len(sel))
+        rest = np.flatnonzero(~few)
+        if len(rest):
+            order = rest[np.argsort(src[rest], kind="stable")]
+            usrc, start = np.unique(src[order], return_index=True)
+            tptr = np.append(start, len(order)).astype(np.int64)
+            groups = (lay.inv[usrc], tptr, lay.inv[dst[order]], order.astype(np.int64))
+            _sssp.pairs(lay.csr(), groups, dijkstra_bounds(), lim, out,
+                        np.empty(len(usrc), dtype=np.int64), n_chunks(len(usrc)))
+            bar.update(len(rest))
     return out
 
 
@@ -338,15 +438,18 @@ def _endpoint(g, z, name):
     return None, attach(g, z, k=None)
 
 
-def shortest_path_between(g, z0, z1, method="astar", limit=None):
+def shortest_path_between(g, z0, z1, method="astar", limit=None, landmarks="auto"):
     """Shortest directed path between two points that may be off the graph.
 
     Parameters
     ----------
     z0, z1 : node indices or coordinates (d,); coordinates are attached to the graph
         through their k nearest nodes with the true directed costs (see ``g.attach``)
-    method : "astar" or "dijkstra"; A* is used when both endpoints are nodes, a
-        multi-seed Dijkstra with early exit otherwise
+    method : "astar" or "dijkstra"; when both endpoints are nodes this is
+        shortest_path(z0, z1, method, landmarks) (bidirectional A*), otherwise a
+        multi-seed Dijkstra with early exit
+    limit : float or None; paths longer than it are not searched (NoPathError)
+    landmarks : "auto", True or False, as in shortest_path (node endpoints only)
 
     Returns
     -------
@@ -361,7 +464,7 @@ def shortest_path_between(g, z0, z1, method="astar", limit=None):
     s_node, s_att = _endpoint(g, z0, "z0")
     t_node, t_att = _endpoint(g, z1, "z1")
     if s_att is None and t_att is None:
-        return shortest_path(g, s_node, t_node, method=method)
+        return _node_path(g, s_node, t_node, method, landmarks, check_limit(limit))
     n = g.n_nodes
     if s_att is None:
         seeds, offs = np.array([s_node]), np.zeros(1)

@@ -90,7 +90,19 @@ def test_bad_files_one_line_errors(files, args, message):
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert message in r.stderr
     assert "Traceback" not in r.stderr
-    assert r.stderr.startswith("graphgeo: error:") or "usage:" in r.stderr
+    if "usage:" not in r.stderr:
+        # one line, after the progress bar of the step that failed (closed on its own line)
+        *bars, last = r.stderr.replace("\r", "\n").strip("\n").split("\n")
+        assert last.startswith("graphgeo: error:") and message in last
+        assert all(line.startswith("build:") for line in bars if line), r.stderr
+
+
+def test_bad_files_one_line_errors_quiet(files):
+    d, _ = files
+    r = run("build", "p.npy", "-o", "x.npz", "--omega", "5,0", "--quiet", cwd=d)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("graphgeo: error:") and r.stderr.count("\n") == 1
+    assert "Randers condition" in r.stderr
 
 
 def test_bad_indices(files):

@@ -65,6 +65,20 @@ def test_pair_distances_equal_single_machine(client, graph):
                        graph.pair_distances(s, t))
 
 
+def test_progress_bars(client, graph, capsys):
+    """Quiet by default; verbose=True counts the rows / pairs that came back."""
+    src = np.arange(40)
+    D = ggd.distances(graph, client, src, block_size=8)
+    L = ggd.pair_distances(graph, client, src, src[::-1], block_size=8)
+    assert capsys.readouterr().err == ""
+    assert_array_equal(ggd.distances(graph, client, src, block_size=8, verbose=True), D)
+    assert_array_equal(ggd.pair_distances(graph, client, src, src[::-1], block_size=8,
+                                          verbose=True), L)
+    err = capsys.readouterr().err
+    if not os.environ.get("TQDM_DISABLE"):
+        assert "distances: 100%" in err and "40/40" in err and "pair distances: 100%" in err
+
+
 def test_back_to_back_calls_on_one_graph(client, graph):
     """Consecutive calls on the same graph ship its arrays under keys of their own: with
     content-hashed keys a call could reuse the keys an earlier call was releasing and lose

@@ -120,7 +120,8 @@ def test_astar_dijkstra_match_scipy_on_random_graphs(chunk):
                 check_path(g, pa, s, t)
                 check_path(g, pd, s, t)
                 assert pa.method == "astar" and pd.method == "dijkstra"
-                assert 1 <= pa.n_settled <= n and 1 <= pd.n_settled <= n
+                # bidirectional A* counts the pops of both searches
+                assert 1 <= pa.n_settled <= 2 * n and 1 <= pd.n_settled <= n
     # the sparse graphs do produce unreachable targets
     assert n_unreachable > 0
 

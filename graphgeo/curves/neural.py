@@ -28,11 +28,12 @@ __all__ = ["neural_refine"]
 
 
 def neural_refine(metric, X, max_iter=500, tol=1e-10, quadrature=3, device=None, hidden=32,
-                  lr=1e-2, seed=0, patience=50):
+                  lr=1e-2, seed=0, patience=50, bar=None):
     """Train one MLP curve per row of X (B, n, d) between X[:, 0] and X[:, -1].
 
     Returns (points (B, n, d), n_iter (B,), converged (B,)). ``converged``: the energy
     fell by less than max(tol, 1e-7) relatively over the last ``patience`` steps.
+    ``bar``: an optional tqdm bar, advanced once per Adam step.
     """
     torch = require("torch", "the neural-curve baseline (refine_curves(method='neural'))")
     hidden = check_int(hidden, "hidden", low=1)
@@ -76,6 +77,8 @@ def neural_refine(metric, X, max_iter=500, tol=1e-10, quadrature=3, device=None,
         E.sum().backward()
         opt.step()
         n_iter = it + 1
+        if bar is not None:
+            bar.update()
         hist.append(E.detach())
         if len(hist) > patience:
             old = hist[-patience - 1]

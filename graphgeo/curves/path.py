@@ -14,7 +14,8 @@ class Path:
     points : (m, d) coordinates of those nodes
     length : float, the directed cost source -> target (sum of edge weights)
     method : "astar" or "dijkstra"
-    n_settled : int, nodes settled by the search (A* settles far fewer than Dijkstra)
+    n_settled : int, nodes settled by the search (A* settles far fewer than Dijkstra;
+        for the bidirectional A* of shortest_path, the pops of both searches)
     on_graph : (bool, bool), whether the path starts / ends at a graph node; an
         off-graph endpoint is points[0] / points[-1] and is not in ``nodes``
     """

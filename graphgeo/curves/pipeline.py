@@ -31,6 +31,7 @@ from .._validation import (
     check_quadrature,
     check_vector,
 )
+from .._verbose import progress_bar
 from ..exceptions import InvalidInputError
 from .fieldgrad import GRADIENTS
 from .path import Curve
@@ -56,7 +57,7 @@ def _endpoints(z, name, dim):
 
 def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="astar",
               smoothing=0.0, solver="points", max_iter=500, tol=1e-10, device=None,
-              quadrature=None, gradient="auto"):
+              quadrature=None, gradient="auto", verbose=False):
     """Geodesics z0[b] -> z1[b] for a batch of endpoint pairs (refined together).
 
     Parameters
@@ -79,6 +80,8 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     gradient : "auto" (default), "torch_fn", "torch", "complex-step" or
         "finite-differences": how refinement differentiates numpy fields (see
         graphgeo.curves.refine.refine)
+    verbose : bool, default False; show progress bars (tqdm, on stderr): the graph
+        paths, pair by pair (for more than one pair), then the refinement's iterations
 
     Returns
     -------
@@ -106,6 +109,7 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     smoothing = check_float(smoothing, "smoothing", low=0.0)
     solver = check_choice(solver, "solver", ("points", "neural"))
     gradient = check_choice(gradient, "gradient", GRADIENTS)
+    verbose = check_bool(verbose, "verbose")
     if graph is not None:
         graph = check_graph(graph, "graph", dim=d)
         if quadrature is None:
@@ -121,7 +125,11 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
         L_init, E_init = _segment_stats(metric, init, quadrature)
         stage = np.full(B, "straight", dtype=object)
     else:
-        paths = [graph.shortest_path_between(A[b], Bp[b], method=method) for b in range(B)]
+        # (a bar over a single pair says nothing the refinement's bar does not)
+        with progress_bar(verbose and B > 1, total=B, desc="graph paths", unit="pair") as bar:
+            for b in range(B):
+                paths[b] = graph.shortest_path_between(A[b], Bp[b], method=method)
+                bar.update()
         L_graph = np.array([p.length for p in paths])
         cuts = _shortcut_batch(metric, [p.points for p in paths], quadrature)
         L_short = np.array([c.length for c in cuts])
@@ -142,7 +150,8 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     moving = np.flatnonzero(np.any(A != Bp, axis=1))
     if refine and len(moving) and n_points > 2:
         res = _refine(metric, init[moving], max_iter=max_iter, tol=tol, device=device,
-                      length_quadrature=quadrature, method=solver, gradient=gradient)
+                      length_quadrature=quadrature, method=solver, gradient=gradient,
+                      verbose=verbose)
         grad_mode[moving] = res.gradient
         out = init.copy()
         out[moving] = res.points

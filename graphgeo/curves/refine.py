@@ -41,6 +41,7 @@ import numpy as np
 from .._backend import to_numpy
 from .._optional import require
 from .._validation import (
+    check_bool,
     check_choice,
     check_curves,
     check_float,
@@ -48,6 +49,7 @@ from .._validation import (
     check_metric,
     check_quadrature,
 )
+from .._verbose import progress_bar
 from ..costs import segment_costs
 from ..exceptions import InvalidInputError, MetricError
 from .energy import energy_torch, quadrature_torch, torch_device
@@ -215,12 +217,13 @@ class _Problem:
                 )
 
 
-def _lbfgs(problem, x, max_iter, tol, history, step0, precond):
+def _lbfgs(problem, x, max_iter, tol, history, step0, precond, bar):
     """Batched L-BFGS with per-curve history and backtracking Armijo line search.
 
     x : (B, P) initial interior coordinates. step0 : (B,) length scale of a first step.
     precond : callable (m, P) -> (m, P), the initial inverse-Hessian shape H0 = gamma * precond
     (the inverse discrete Laplacian: the Euclidean energy's exact inverse Hessian).
+    bar : a tqdm bar, advanced once per iteration.
     Returns (x, n_iter (B,), converged (B,)).
     """
     torch = require("torch", _FEATURE)
@@ -307,6 +310,9 @@ def _lbfgs(problem, x, max_iter, tol, history, step0, precond):
         small = ok & ((fa - fnew) <= tol * fnew.abs().clamp_min(1e-300))
         converged[act] = small | stalled
         done[act] = small | stalled
+        if not bar.disable:  # (a device sync on the GPU: only when shown)
+            bar.set_postfix(curves_left=int((~done).sum()), refresh=False)
+        bar.update()
     return x, to_numpy(n_iter), to_numpy(converged)
 
 
@@ -316,7 +322,8 @@ def _straight(z0, z1, n):
 
 
 def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10, device=None,
-           length_quadrature=None, method="points", gradient="auto", **neural_options):
+           length_quadrature=None, method="points", gradient="auto", verbose=False,
+           **neural_options):
     """Shorten curves with fixed endpoints by minimising their discrete Finsler energy.
 
     Parameters
@@ -348,6 +355,9 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
         vector-Jacobian product to 1e-6 of central differences). Naming one mode forces
         it for every numpy field (an error if it cannot be used). Built-in families are
         always differentiated by torch autograd. The mode used is ``RefineResult.gradient``.
+    verbose : bool, default False; show a progress bar (tqdm, on stderr) over the
+        iterations (L-BFGS iterations of the batch, or Adam steps for method="neural"),
+        with the number of curves still moving; it stops early when all have converged
 
     Returns
     -------
@@ -372,6 +382,7 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
     length_quadrature = check_quadrature(length_quadrature)
     method = check_choice(method, "method", ("points", "neural"))
     gradient = check_choice(gradient, "gradient", GRADIENTS)
+    verbose = check_bool(verbose, "verbose")
     if method == "points" and neural_options:
         raise InvalidInputError(
             f"unexpected options {sorted(neural_options)} for method='points'; they belong to "
@@ -392,9 +403,10 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
     if method == "neural":
         from .neural import neural_refine
 
-        out, n_iter, converged = neural_refine(solver_metric, X, max_iter=max_iter, tol=tol,
-                                               quadrature=quadrature, device=device,
-                                               **neural_options)
+        with progress_bar(verbose, total=max_iter, desc="refine", unit="iter") as bar:
+            out, n_iter, converged = neural_refine(solver_metric, X, max_iter=max_iter, tol=tol,
+                                                   quadrature=quadrature, device=device,
+                                                   bar=bar, **neural_options)
     elif metric.is_constant:
         # F(z, v) = F(v): straight segments are the geodesics (triangle inequality of a norm)
         out = _straight(X[:, 0], X[:, -1], n)
@@ -407,7 +419,7 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
         n_iter, converged = np.zeros(B, dtype=np.int64), np.ones(B, dtype=bool)
         if len(open_):
             out[open_], n_iter[open_], converged[open_] = _refine_points(
-                solver_metric, X[open_], max_iter, tol, quadrature, history, device)
+                solver_metric, X[open_], max_iter, tol, quadrature, history, device, verbose)
     after = batch_curve_lengths(metric, out, length_quadrature)
     improved = after < before
     out[~improved] = X[~improved]
@@ -416,7 +428,7 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
                         np.asarray(converged, dtype=bool), improved, summarise(modes), modes)
 
 
-def _refine_points(metric, X, max_iter, tol, quadrature, history, device):
+def _refine_points(metric, X, max_iter, tol, quadrature, history, device, verbose=False):
     torch = require("torch", _FEATURE)
     B, n, d = X.shape
     dev = torch_device(device, metric)
@@ -435,7 +447,8 @@ def _refine_points(metric, X, max_iter, tol, quadrature, history, device):
     def precond(v):
         return (Linv @ v.view(-1, m, d)).reshape(v.shape)
 
-    x, n_iter, conv = _lbfgs(problem, x, max_iter, tol, history, step0, precond)
+    with progress_bar(verbose, total=max_iter, desc="refine", unit="iter") as bar:
+        x, n_iter, conv = _lbfgs(problem, x, max_iter, tol, history, step0, precond, bar)
     out = to_numpy(problem.full(x, torch.arange(B, device=dev))).astype(np.float64, copy=True)
     out[:, 0], out[:, -1] = X[:, 0], X[:, -1]  # exact endpoints
     return out, n_iter, conv
