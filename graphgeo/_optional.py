@@ -20,7 +20,7 @@ EXTRAS = {
     "dask": "dask",
     "distributed": "dask",
     "cupy": "cupy",
-    "numba.cuda": "cupy",
+    "numba.cuda": "cuda",
 }
 
 

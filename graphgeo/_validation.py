@@ -31,6 +31,7 @@ __all__ = [
     "check_polyline",
     "check_curves",
     "check_device",
+    "check_compute_device",
     "check_endpoints",
     "check_pairs",
 ]
@@ -271,6 +272,20 @@ def check_quadrature(quadrature, name="quadrature"):
     return check_int(quadrature, name, low=1, high=64,
                      remedy="Use 'adaptive' (the default) for error-controlled node-shared "
                             "rules, or a number of Gauss-Legendre points per segment.")
+
+
+#: the devices of the compiled kernels (edge costs): see graphgeo._device
+COMPUTE_DEVICES = ("cpu", "cuda", "auto")
+
+
+def check_compute_device(device, name="device"):
+    """'cpu', 'cuda' or 'auto' (the device of the edge-cost kernels; resolved by
+    graphgeo._device)."""
+    if isinstance(device, str) and device.strip().lower() in COMPUTE_DEVICES:
+        return device.strip().lower()
+    raise InvalidInputError(
+        f"{name} must be one of 'cpu', 'cuda' or 'auto'; received {_describe(device)}."
+    )
 
 
 def check_limit(limit, name="limit"):

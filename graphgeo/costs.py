@@ -21,11 +21,16 @@ Fused numba kernels serve the metrics with a kernel record
 (``metric.kernel_record()``, plain arrays; dispatch on ``record.family`` below); other
 metrics go through batched numpy evaluation (chunked), with the same nested rules in
 adaptive mode. bench/edge_weights.py measures both modes against a numpy reference.
+
+``device="cuda"`` runs the fixed-order rule of the fused families in the numba-cuda
+kernels (``graphgeo.kernels.cuda_segments``; same record, same results to ~1e-10); the
+adaptive mode stays on the CPU (``graphgeo._device`` says what each device takes).
 """
 
 import numba
 import numpy as np
 
+from ._device import resolve_device
 from ._validation import (check_float, check_int, check_metric, check_nodes, check_points,
                           check_quadrature)
 from .exceptions import InvalidInputError, NotSPDError
@@ -70,7 +75,7 @@ def check_rtol(rtol):
     return check_float(rtol, "rtol", low=1e-14, high=1e-1)
 
 
-def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None, rtol=None):
+def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None, rtol=None, device="cpu"):
     """Integrate metric costs along segments a_pts[ia] -> b_pts[ib].
 
     Parameters
@@ -83,6 +88,9 @@ def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None, rtol=None)
         DEFAULT_QUADRATURE ("adaptive")
     rtol : adaptive mode only: per-segment error target relative to R (default
         ADAPTIVE_RTOL)
+    device : "cpu" (default), "cuda" or "auto" (see graphgeo._device: the CUDA kernels
+        take fused families with an integer quadrature; "auto" uses them when a real GPU
+        is visible and falls back to the CPU otherwise)
 
     Returns (R, A): the forward cost is R + A, the backward one R - A. Raises
     InvalidInputError for points of the wrong dimension, NaN/Inf coordinates or
@@ -107,6 +115,9 @@ def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None, rtol=None)
             f"ia and ib must have the same length (one segment per pair); received {len(ia)} "
             f"and {len(ib)} indices."
         )
+    if resolve_device(device, metric.kernel_record(), quadrature, metric.is_constant,
+                      metric.dim) == "cuda":
+        return _fixed(metric, a_pts, ia, ib, b_pts, quadrature or ADAPTIVE, cuda=True)
     if quadrature is None:
         quadrature = DEFAULT_QUADRATURE
     if quadrature == ADAPTIVE and not metric.is_constant:
@@ -115,7 +126,7 @@ def segment_costs(metric, a_pts, ia, ib, b_pts=None, quadrature=None, rtol=None)
     return _fixed(metric, a_pts, ia, ib, b_pts, quadrature)
 
 
-def _fixed(metric, a_pts, ia, ib, b_pts, quadrature):
+def _fixed(metric, a_pts, ia, ib, b_pts, quadrature, cuda=False):
     b_pts = a_pts if b_pts is None else b_pts
     n = len(ia)
     if metric.is_constant or quadrature == ADAPTIVE:
@@ -129,7 +140,13 @@ def _fixed(metric, a_pts, ia, ib, b_pts, quadrature):
         return R, A
     max_norm = metric.max_norm
     rec = metric.kernel_record()
-    if rec is not None:
+    if cuda:
+        from .kernels.cuda_segments import costs_fixed_cuda
+
+        R, A, worst = costs_fixed_cuda(a_pts, b_pts, ia, ib, tq, wq, rec.family, rec.params,
+                                       *rec.form)
+        _check_finite(R, a_pts, ia, b_pts, ib)
+    elif rec is not None:
         _seg.costs_fixed(a_pts, b_pts, np.ascontiguousarray(ia, dtype=np.int64),
                          np.ascontiguousarray(ib, dtype=np.int64), tq, wq, rec.params,
                          work_size(rec.family, metric.dim), *rec.form, R, A, worst)
@@ -473,11 +490,12 @@ def _generic_adaptive(metric, P, ea, eb, rtol, max_norm):
     return R, A, worst, level
 
 
-def curve_length(metric, points, quadrature=None):
+def curve_length(metric, points, quadrature=None, device="cpu"):
     """Direction-aware length of the polyline points[0] -> points[1] -> ... -> points[-1].
 
     Each segment is integrated with the same quadrature as the graph's edges, so
-    a graph path's length equals curve_length of its points.
+    a graph path's length equals curve_length of its points. ``device`` as in
+    ``segment_costs``.
     """
     check_metric(metric)
     pts = check_points(points, "points", dim=metric.dim, min_rows=1)
@@ -485,5 +503,5 @@ def curve_length(metric, points, quadrature=None):
     if len(pts) < 2:
         return 0.0
     idx = np.arange(len(pts) - 1)
-    R, A = segment_costs(metric, pts, idx, idx + 1, quadrature=quadrature)
+    R, A = segment_costs(metric, pts, idx, idx + 1, quadrature=quadrature, device=device)
     return float(np.sum(R + A))

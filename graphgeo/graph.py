@@ -12,6 +12,7 @@ from .layout import SearchLayout
 from ._validation import (as_array, check_bool, check_choice, check_int, check_metric,
                           check_points, check_quadrature, check_seed)
 from ._verbose import STAGES, progress_bar
+from ._device import resolve_device
 from .costs import segment_costs
 from .exceptions import (
     DisconnectedGraphError,
@@ -97,7 +98,9 @@ class GeodesicGraph:
         seed : int or None, for pynndescent
         connect : "bridge" (warn and add the cheapest bridging edges, the default),
             "raise" (DisconnectedGraphError) or "ignore"
-        device : "cpu" (the GPU backend is not part of this release)
+        device : "cpu" (default), "cuda" or "auto": where the edge costs are integrated
+            (graphgeo._device: "cuda" needs the cuda extra, a GPU, a fused metric family
+            and an integer quadrature; "auto" takes the GPU when it can, else the CPU)
         verbose : bool, default False
             Show a progress bar (tqdm, on stderr) over the stages: kNN, segments, edge
             costs, CSR weights, connectivity (and bridging).
@@ -105,11 +108,14 @@ class GeodesicGraph:
         Raises
         ------
         InvalidInputError
-            Bad shapes, NaN/Inf, non-integer k or k >= N, N < 2.
+            Bad shapes, NaN/Inf, non-integer k or k >= N, N < 2; device="cuda" without a
+            GPU, with a metric without a fused kernel or a non-integer quadrature.
         MetricError, NotSPDError, RandersConditionError
             The metric does not match the points or is invalid on them.
         DisconnectedGraphError
             With connect="raise", when the graph has several components.
+        MissingDependencyError
+            device="cuda" without numba-cuda (the cuda extra).
 
         Duplicate points are kept (the caller's indices stay valid) and tied to the
         first copy by zero-cost edges both ways, with a DuplicatePointsWarning.
@@ -123,7 +129,8 @@ class GeodesicGraph:
         quadrature = check_quadrature(quadrature)
         knn = check_choice(knn, "knn", ("auto", "exact", "pynndescent"))
         connect = check_choice(connect, "connect", ("bridge", "raise", "ignore"))
-        check_choice(device, "device", ("cpu", "auto"))
+        device = resolve_device(device, metric.kernel_record(), quadrature, metric.is_constant,
+                                metric.dim)
         if seed is not None:
             seed = check_seed(seed)
         verbose = check_bool(verbose, "verbose")
@@ -157,7 +164,7 @@ class GeodesicGraph:
             bar.update()
 
             bar.set_postfix_str(f"edge costs of {len(ei)} segments")
-            R, A = segment_costs(metric, pts, ei, ej, quadrature=quadrature)
+            R, A = segment_costs(metric, pts, ei, ej, quadrature=quadrature, device=device)
             _check_positive(R, A, pts, ei, ej)
             bar.update()
             bar.set_postfix_str("CSR weights")
