@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from ._validation import check_float, check_int, check_metric, check_nodes, check_points
+from ._parallel import chunk_bounds, run_ranges
 from .exceptions import InvalidInputError, NotSPDError
 from .kernels import adaptive as _ad
 from .kernels import adaptive_edges as _ae
@@ -52,6 +53,9 @@ ADAPTIVE_RTOL = 1e-7
 #: Hermite rules (node derivative tensors, d + 1 weighted sums per node) up to this dimension;
 #: above it the node tensors cost more than the interior points they save
 HERMITE_MAX_DIM = 12
+#: ranges of segments of the per-segment kernels (fixed order, bisection) spread over the
+#: threads
+_SEGMENT_CHUNKS = 256
 #: float64 entries of per-node data (roots table, derivative tensors, inverses) held at once by
 #: the adaptive kernels; larger graphs are processed in groups of consecutive segments
 NODE_MEMORY_BUDGET = 1 << 25
@@ -147,9 +151,10 @@ def _fixed(metric, a_pts, ia, ib, b_pts, quadrature):
     max_norm = metric.max_norm
     rec = metric.kernel_record()
     if rec is not None:
-        _seg.costs_fixed(a_pts, b_pts, np.ascontiguousarray(ia, dtype=np.int64),
-                         np.ascontiguousarray(ib, dtype=np.int64), tq, wq, rec.params,
-                         work_size(rec.family, metric.dim), *rec.form, R, A, worst)
+        run_ranges(_seg.costs_fixed, chunk_bounds(n, _SEGMENT_CHUNKS), a_pts, b_pts,
+                   np.ascontiguousarray(ia, dtype=np.int64),
+                   np.ascontiguousarray(ib, dtype=np.int64), tq, wq, rec.params,
+                   work_size(rec.family, metric.dim), *rec.form, R, A, worst)
         _check_finite(R, a_pts, ia, b_pts, ib)
     else:
         R, A, worst = generic_segment_costs(metric, a_pts[ia], b_pts[ib], tq, wq, max_norm)
@@ -239,11 +244,10 @@ def _bisect_adaptive(rec, P, ea, eb, rtol):
     worst = np.zeros(n)
     depth = np.zeros(n, dtype=np.int64)
     tq, wq = gauss_legendre(8)
-    with numba.parallel_chunksize(1):
-        _seg.costs_bisect(P, P, np.ascontiguousarray(ea, dtype=np.int64),
-                          np.ascontiguousarray(eb, dtype=np.int64), tq, wq, rec.params,
-                          work_size(rec.family, P.shape[1]), *rec.form,
-                          (float(rtol), _ad.ADAPTIVE_MAX_DEPTH), R, A, worst, depth)
+    run_ranges(_seg.costs_bisect, chunk_bounds(n, _SEGMENT_CHUNKS), P, P,
+               np.ascontiguousarray(ea, dtype=np.int64), np.ascontiguousarray(eb, dtype=np.int64),
+               tq, wq, rec.params, work_size(rec.family, P.shape[1]), *rec.form,
+               (float(rtol), _ad.ADAPTIVE_MAX_DEPTH), R, A, worst, depth)
     level = np.where(np.any(P[ea] != P[eb], axis=1), 4, 0).astype(np.int8)
     return R, A, worst, level
 
@@ -387,11 +391,11 @@ def _fused_adaptive(rec, P, ea, eb, rtol):
         nodes = tuple(b[:m] if len(b) else b for b in bufs)
         table, Ln, onn = nodes[0], nodes[1], nodes[5]
         Pg = np.ascontiguousarray(Pg)
-        # dynamic scheduling of the kernels' chunks (parallel_chunksize(1)): threads that
-        # finish early take the next chunk instead of waiting for a thread that another
-        # process slowed down (the default static split loses ~15% on a loaded machine)
-        with numba.parallel_chunksize(1):
-            _an.adaptive_nodes(Pg, data, use_table, hermite, *form[:2], nodes)
+        # the kernels run on ranges of their items, on threads with dynamic scheduling:
+        # threads that finish early take the next range instead of waiting for a thread
+        # that another process slowed down (a static split loses ~15% on a loaded machine)
+        run_ranges(_an.adaptive_nodes, chunk_bounds(m, 1024, _ad.WSUM_VECTORS), Pg, data,
+                   use_table, hermite, *form[:2], nodes)
         bad = ~np.isfinite(Ln[:, 0])
         if bad.any():
             z = Pg[int(np.flatnonzero(bad)[0])]
@@ -405,13 +409,11 @@ def _fused_adaptive(rec, P, ea, eb, rtol):
         ends = tuple(x[:ne] for x in ebufs)
         # the segments' endpoint data, node by node (segment ends grouped by node)
         order = _stable_order(np.concatenate([eag, ebg]), m)
-        with numba.parallel_chunksize(1):
-            _an.adaptive_ends(order, Pg, eag, ebg, nodes, (diag, hermite, hermite and K > 0),
-                              inv_scale, *form, ends)
-        nchunks = int(min(ne, 64 * nthreads))
-        with numba.parallel_chunksize(1):
-            _ae.adaptive_edges(Pg, (eag, ebg), data, table, use_table, onn, ends, *form,
-                               rules, nchunks, (R[s:e], A[s:e], worst[s:e], level[s:e]))
+        run_ranges(_an.adaptive_ends, chunk_bounds(len(order), 1024), order, Pg, eag, ebg,
+                   nodes, (diag, hermite, hermite and K > 0), inv_scale, *form, ends)
+        run_ranges(_ae.adaptive_edges, chunk_bounds(ne, 64 * nthreads), Pg, (eag, ebg), data,
+                   table, use_table, onn, ends, *form, rules,
+                   (R[s:e], A[s:e], worst[s:e], level[s:e]))
     return R, A, worst, level
 
 
