@@ -6,7 +6,7 @@ Prints, for each case, both times and the ratio scipy / graphgeo:
   1. all-pairs on 10-NN Randers graphs (N = 5k and 20k), float64 in memory (the
      "cells and hubs" path of graphgeo.kernels.apsp, chosen automatically; its cell
      size and hub fraction are printed once), and the same call with that path
-     switched off (search.CELLS = False: one Dijkstra per source) in the same run;
+     switched off (strategy="dijkstra": one Dijkstra per source) in the same run;
   2. the N = 20k all-pairs result as float32 streamed to a memmap, with the
      peak RSS of the process that computes it (a child process, so that the
      figure is not inflated by the rest of the benchmark) and the path it took;
@@ -33,7 +33,6 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 import graphgeo as gg
-from graphgeo import search
 
 
 def randers_graph(n, k, seed=0):
@@ -60,7 +59,6 @@ def line(name, t_gg, t_ref, ref_name="scipy"):
 
 _CHILD = r"""
 import sys, time, numpy as np, graphgeo as gg
-from graphgeo import search
 n, path = int(sys.argv[1]), sys.argv[2]
 sys.path.insert(0, sys.argv[3])
 from distances import randers_graph
@@ -68,12 +66,12 @@ g = randers_graph(n, 10)
 g.distances(np.arange(2), dtype=np.float32)  # compile outside the timing
 mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, n))
 t = time.perf_counter()
-g.distances(out=mm)
+run = g.distances(out=mm, return_stats=True)[1]
 el = time.perf_counter() - t
 # VmHWM: this process's own peak RSS (ru_maxrss would include the parent's peak at fork)
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
-run = search.last_cells_run
-print("cells-m=%d-groups=%d" % (run["m"], run["groups"]) if run else "plain", el, int(hwm) / 1024)
+print("cells-m=%d-groups=%d" % (run["cell_size"], run["groups"]) if run["strategy"] == "cells"
+      else "plain", el, int(hwm) / 1024)
 """
 
 
@@ -104,20 +102,14 @@ def main():
     for n in sizes:
         g = randers_graph(n, 10)
         g.distances([0, 1])  # compile
-        search.last_cells_run = None
-        t_gg, D = best(lambda: g.distances())
-        run = search.last_cells_run
-        if run is not None and not shown:
+        t_gg, (D, run) = best(lambda: g.distances(return_stats=True))
+        if run["strategy"] == "cells" and not shown:
             shown = True
-            print(f"  cells and hubs: cell size {run['m']}, hub fraction {run['hub_fraction']:.3f}, "
+            print(f"  cells and hubs: cell size {run['cell_size']}, hub fraction {run['hub_fraction']:.3f}, "
                   f"{run['kept_per_source']:.1f} of {run['exits_per_source']:.1f} exits kept per "
                   "non-hub source", flush=True)
         # the same call without cells and hubs (one Dijkstra per source), same run
-        search.CELLS = False
-        try:
-            t_old, D_old = best(lambda: g.distances())
-        finally:
-            search.CELLS = None
+        t_old, D_old = best(lambda: g.distances(strategy="dijkstra"))
         np.testing.assert_allclose(D_old, D, rtol=1e-12)
         del D_old
         t_sp, Dr = best(lambda: dijkstra(g.weights, directed=True))

@@ -31,6 +31,8 @@ __all__ = [
     "check_polyline",
     "check_curves",
     "check_device",
+    "check_endpoints",
+    "check_pairs",
 ]
 
 #: the quadrature option that selects error-controlled node-shared rules
@@ -401,3 +403,29 @@ def check_device(device, name="device", default=None):
         f"{name} must be None, 'auto', 'cpu', 'cuda[:i]' or a torch.device; received "
         f"{_describe(device)}."
     )
+
+
+def check_endpoints(g, x, name):
+    """Sources or targets of a search on graph g: node indices (returned as an int64 array)
+    or an Attachment of off-graph points made by g.attach (returned as is)."""
+    from .attach import Attachment
+
+    if isinstance(x, Attachment):
+        if x.graph_id != id(g):
+            raise InvalidInputError(
+                f"{name} was attached to another graph; attach the points to this graph with "
+                "g.attach(points)."
+            )
+        return x
+    return check_nodes(x, g.n_nodes, name)
+
+
+def check_pairs(src, dst, n):
+    """Node index arrays src and dst of equal length (pair queries src[i] -> dst[i])."""
+    src = check_nodes(src, n, "src")
+    dst = check_nodes(dst, n, "dst")
+    if src.shape != dst.shape:
+        raise InvalidInputError(
+            f"src and dst must have the same length; received {len(src)} and {len(dst)}."
+        )
+    return src, dst

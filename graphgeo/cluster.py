@@ -12,12 +12,12 @@ The loss (``inertia_``) is the sum of these costs over all points; every method
 minimises it.
 """
 
-import numbers
 
 import numpy as np
 
 from . import search as _search
-from ._validation import as_array, check_choice, check_int, check_nodes, check_points
+from ._validation import (as_array, check_choice, check_int, check_nodes, check_points,
+                          check_random_state)
 from .exceptions import DisconnectedGraphError, InvalidInputError, NotFittedError
 from .kernels import kmedoids as _kk
 
@@ -153,7 +153,7 @@ class GeodesicKMedoids:
         n_cand = None if self.n_candidates is None else check_int(
             self.n_candidates, "n_candidates", low=1,
             remedy="It is the number of random members tried per cluster (None: all of them).")
-        rng = _check_random_state(self.random_state)
+        rng = check_random_state(self.random_state)
         init = self._check_init(n, k, method)
         if method == "voronoi" and graph is None:
             raise InvalidInputError(
@@ -185,7 +185,10 @@ class GeodesicKMedoids:
         self._fit_direction = direction
         self._n_fit = n
         self._graph = graph
-        self._predict_cache = None
+        # what predict() on a graph fit reuses between calls, filled on first use and
+        # emptied by every fit: "node" -> (cost, medoid) of one multi-source search from
+        # the medoids, "per_medoid" -> the (k, N) costs from and to each medoid
+        self._predict_cache = {}
         return self
 
     def fit_predict(self, X, y=None):
@@ -249,19 +252,6 @@ class GeodesicKMedoids:
 
 
 # ---------------------------------------------------------------------- helpers
-def _check_random_state(rs):
-    if rs is None or isinstance(rs, np.random.Generator):
-        return np.random.default_rng(rs)
-    if isinstance(rs, np.random.RandomState):
-        return np.random.default_rng(rs.randint(0, 2**31 - 1))
-    if isinstance(rs, (numbers.Integral, np.integer)) and not isinstance(rs, bool):
-        return np.random.default_rng(check_int(rs, "random_state", low=0))
-    raise InvalidInputError(
-        f"random_state must be None, an int >= 0, a numpy Generator or RandomState; "
-        f"received {type(rs).__name__}."
-    )
-
-
 def _matrix_size(X):
     shape = getattr(X, "shape", None)
     if shape is None:
@@ -422,7 +412,7 @@ def _graph_assign(g, gT, med, direction):
         cost, labels = _multi_source(g, med)
     else:
         batch = max(1, min(len(med), _batch_threads()))
-        labels, cost = _kk.symmetric_assign(*_csr_arrays(g.weights), *_csr_arrays(gT.weights),
+        labels, cost = _kk.symmetric_assign(_csr_arrays(g.weights), _csr_arrays(gT.weights),
                                             med, batch)
     _check_reached(cost, {"to_medoid": "node {} cannot reach any medoid",
                           "from_medoid": "no medoid reaches node {}",
@@ -497,8 +487,8 @@ def _voronoi(g, k, direction, init, max_iter, n_cand, rng):
         cur = np.bincount(labels, weights=cost, minlength=k)
         # sampled candidates are scored inside their cluster (3x faster; a candidate that
         # wins there wins on the whole graph); n_candidates=None scores on the whole graph
-        new_med, _ = _kk.graph_medoid_update(*W, *WT, mode, labels, sizes, ptr, cand, cur,
-                                             n_cand is not None)
+        new_med, _ = _kk.graph_medoid_update(W, WT, mode, labels, sizes, ptr, cand, cur,
+                                            n_cand is not None)
         if np.array_equal(new_med, med):
             break
         med = new_med
@@ -515,8 +505,6 @@ def _predict_graph(km, X):
     Q, nbr, n_att = att.points, att.nodes, att.nodes.shape[1]
     to_node, from_node = att.out_cost, att.in_cost  # query -> node, node -> query
     cache = km._predict_cache
-    if cache is None:
-        cache = km._predict_cache = {}
     med = km.medoid_indices_
     direction = km._fit_direction
     if direction in ("to_medoid", "from_medoid"):

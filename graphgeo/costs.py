@@ -26,8 +26,9 @@ adaptive mode. bench/edge_weights.py measures both modes against a numpy referen
 import numba
 import numpy as np
 
-from ._validation import check_float, check_int, check_metric, check_nodes, check_points
 from ._parallel import chunk_bounds, run_ranges
+from ._validation import (check_float, check_int, check_metric, check_nodes, check_points,
+                          check_quadrature)
 from .exceptions import InvalidInputError, NotSPDError
 from .kernels import adaptive as _ad
 from .kernels import adaptive_edges as _ae
@@ -65,24 +66,6 @@ def gauss_legendre(n):
     """Nodes and weights of the n-point Gauss-Legendre rule on [0, 1]."""
     x, w = np.polynomial.legendre.leggauss(n)
     return 0.5 * (x + 1.0), 0.5 * w
-
-
-def check_quadrature(quadrature):
-    """Validate a quadrature option: None (the default, DEFAULT_QUADRATURE, resolved when
-    segments are integrated, so objects that store it keep "the default"), "adaptive", or
-    an int in [1, 64] (that many Gauss-Legendre points per segment)."""
-    if quadrature is None:
-        return None
-    if isinstance(quadrature, str):
-        if quadrature.strip().lower() == ADAPTIVE:
-            return ADAPTIVE
-        raise InvalidInputError(
-            f"quadrature must be 'adaptive' or a number of Gauss-Legendre points in [1, 64]; "
-            f"received {quadrature!r}."
-        )
-    return check_int(quadrature, "quadrature", low=1, high=64,
-                     remedy="Use 'adaptive' (the default) for error-controlled node-shared "
-                            "rules, or a number of Gauss-Legendre points per segment.")
 
 
 def check_rtol(rtol):

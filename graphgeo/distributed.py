@@ -15,41 +15,36 @@ dask.distributed is imported lazily; install it with ``pip install graphgeo[dask
 
 import numpy as np
 
-from ._validation import check_int, check_nodes
+from ._optional import require
+from ._validation import check_endpoints, check_int, check_limit, check_pairs
+from .search import dijkstra_bounds
 from .exceptions import InvalidInputError
 from .kernels import sssp as _sssp
-from .search import _check_limit, _layout, _resolve
 
 __all__ = ["distances", "pair_distances"]
 
 
 def _rows_task(csr, sptr, seeds, offsets, targets, limit, dtype):
     """Rows of distances on the renumbered CSR (seeds and targets already renumbered)."""
-    indptr, indices, data = csr
-    n = len(indptr) - 1
+    csr = tuple(csr)  # (the scattered arrays arrive as a list)
+    n = len(csr[0]) - 1
     out = np.empty((len(sptr) - 1, len(targets)), dtype=dtype)
     tmask = np.zeros(n, dtype=np.bool_)
     tmask[targets] = True
-    _sssp.rows(indptr, indices, data, sptr, seeds, offsets, targets, int(tmask.sum()), tmask,
-               limit, out, False, np.empty((0, 0), np.int64), 1)
+    _sssp.rows(csr, (sptr, seeds, offsets), (targets, tmask, int(tmask.sum())), limit, out,
+               np.empty((0, 0), np.int64), 1)
     return out
 
 
 def _pairs_task(csr, usrc, tptr, tnodes, tpos, limit):
-    indptr, indices, data = csr
     out = np.empty(len(tnodes))
-    _sssp.pairs(indptr, indices, data, usrc, tptr, tnodes, np.arange(len(tnodes), dtype=np.int64),
-                limit, out, 1)
+    _sssp.pairs(tuple(csr), (usrc, tptr, tnodes, np.arange(len(tnodes), dtype=np.int64)),
+                dijkstra_bounds(), limit, out, np.empty(len(usrc), dtype=np.int64), 1)
     return tpos, out
 
 
 def _client(client):
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "graphgeo.distributed needs dask.distributed: pip install 'graphgeo[dask]'"
-        ) from None
+    Client = require("distributed", "graphgeo.distributed").Client
     if not isinstance(client, Client):
         raise InvalidInputError(
             f"client must be a dask.distributed.Client; received {type(client).__name__}."
@@ -60,7 +55,7 @@ def _client(client):
 def _completed(futures):
     """(future, result) as the tasks finish; a cancelled task (dask hands its
     CancelledError over as the result) raises instead of being written as data."""
-    from distributed import as_completed
+    as_completed = require("distributed", "graphgeo.distributed").as_completed
 
     for fut, res in as_completed(futures, with_results=True):
         if isinstance(res, BaseException):
@@ -88,8 +83,8 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
 
     client = _client(client)
     n = g.n_nodes
-    src = np.arange(n) if sources is None else _resolve(g, sources, "sources")
-    tgt = np.arange(n) if targets is None else _resolve(g, targets, "targets")
+    src = np.arange(n) if sources is None else check_endpoints(g, sources, "sources")
+    tgt = np.arange(n) if targets is None else check_endpoints(g, targets, "targets")
     if isinstance(tgt, Attachment):
         raise InvalidInputError(
             "targets must be node indices for the distributed search; compute distances to "
@@ -100,7 +95,7 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
     dtype = np.dtype(dtype)
     if dtype not in (np.float64, np.float32):
         raise InvalidInputError(f"dtype must be float64 or float32; received {dtype}.")
-    lim = _check_limit(limit)
+    lim = check_limit(limit)
     shape = (len(src), len(tgt))
     if out is None:
         out = np.empty(shape, dtype=dtype)
@@ -111,7 +106,7 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
         )
     if len(src) == 0:
         return out
-    lay = _layout(g)  # the renumbered graph the kernels run on
+    lay = g.search_cache  # the renumbered graph the kernels run on
     csr = client.scatter(lay.csr(), broadcast=True, hash=False)
     tgt_new = lay.inv[tgt]
     futures = {}
@@ -135,23 +130,17 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
 def pair_distances(g, client, src, dst, limit=None, block_size=1024, retries=3):
     """Like ``g.pair_distances``, with blocks of distinct sources as Dask tasks."""
     client = _client(client)
-    n = g.n_nodes
-    src = check_nodes(src, n, "src")
-    dst = check_nodes(dst, n, "dst")
-    if src.shape != dst.shape:
-        raise InvalidInputError(
-            f"src and dst must have the same length; received {len(src)} and {len(dst)}."
-        )
+    src, dst = check_pairs(src, dst, g.n_nodes)
     block_size = check_int(block_size, "block_size", low=1)
     retries = check_int(retries, "retries", low=0)
-    lim = _check_limit(limit)
+    lim = check_limit(limit)
     out = np.empty(len(src))
     if len(src) == 0:
         return out
     order = np.argsort(src, kind="stable")
     usrc, start = np.unique(src[order], return_index=True)
     bounds = np.append(start, len(src))
-    lay = _layout(g)
+    lay = g.search_cache
     csr = client.scatter(lay.csr(), broadcast=True, hash=False)
     futures = []
     for b in range(0, len(usrc), block_size):

@@ -8,8 +8,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from . import search as _search
-from ._validation import as_array, check_choice, check_int, check_points
-from .costs import check_quadrature, segment_costs
+from .layout import SearchLayout
+from ._validation import (as_array, check_choice, check_int, check_metric, check_points,
+                          check_quadrature, check_seed)
+from .costs import segment_costs
 from .exceptions import (
     DisconnectedGraphError,
     DisconnectedGraphWarning,
@@ -59,6 +61,20 @@ class GeodesicGraph:
         if heuristic_scale is None:
             heuristic_scale = _measure_hscale(points, weights)
         self.heuristic_scale = float(heuristic_scale)
+        # the graph as the search kernels see it, built on first use: see search_cache
+        self._search_cache = None
+
+    @property
+    def search_cache(self):
+        """The search layout of the graph (graphgeo.layout.SearchLayout): the nodes
+        renumbered for locality, int32 CSR arrays, and the landmark table and hub covers
+        computed by the searches that need them. Built on first use and kept; rebuilt
+        when ``weights`` is replaced (assign a new matrix rather than editing it in place).
+        """
+        cache = self._search_cache
+        if cache is None or cache.weights is not self.weights:
+            cache = self._search_cache = SearchLayout(self)
+        return cache
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -93,12 +109,9 @@ class GeodesicGraph:
         Duplicate points are kept (the caller's indices stay valid) and tied to the
         first copy by zero-cost edges both ways, with a DuplicatePointsWarning.
         """
-        if not isinstance(metric, Metric):
-            raise InvalidInputError(
-                "metric must be a graphgeo metric such as gg.Euclidean(d) or gg.RHVAEMetric(...); "
-                f"received {type(metric).__name__}."
-            )
+        metric = check_metric(metric)
         pts = check_points(points, "points", dim=metric.dim, min_rows=2)
+        metric.check_domain(pts, "points")
         n = len(pts)
         k = check_int(k, "k", low=1, high=n - 1,
                       remedy=f"k counts the neighbours of each point and must be < n_points = {n}.")
@@ -107,7 +120,7 @@ class GeodesicGraph:
         connect = check_choice(connect, "connect", ("bridge", "raise", "ignore"))
         check_choice(device, "device", ("cpu", "auto"))
         if seed is not None:
-            seed = check_int(seed, "seed", low=0)
+            seed = check_seed(seed)
 
         # exact duplicates: graph over the unique rows, copies tied at zero cost
         uniq, first, inverse = np.unique(pts, axis=0, return_index=True, return_inverse=True)
@@ -189,10 +202,13 @@ class GeodesicGraph:
         return _search.shortest_path(self, source, target, method=method)
 
     def distances(self, sources=None, targets=None, limit=None, dtype=np.float64, out=None,
-                  return_predecessors=False, verbose=False):
+                  return_predecessors=False, verbose=False, strategy="auto", cell_size=None,
+                  return_stats=False):
         """D[a, b] = cost sources[a] -> targets[b]; see graphgeo.search.distances."""
         return _search.distances(self, sources, targets, limit=limit, dtype=dtype, out=out,
-                                 return_predecessors=return_predecessors, verbose=verbose)
+                                 return_predecessors=return_predecessors, verbose=verbose,
+                                 strategy=strategy, cell_size=cell_size,
+                                 return_stats=return_stats)
 
     def pair_distances(self, src, dst, limit=None):
         """Elementwise costs src[i] -> dst[i]; see graphgeo.search.pair_distances."""

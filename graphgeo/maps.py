@@ -16,8 +16,9 @@ array of the grid's shape.
 
 import numpy as np
 
-from ._validation import as_array, check_choice, check_float, check_int, check_metric, check_points
-from .costs import check_quadrature, segment_costs
+from ._validation import (as_array, check_choice, check_float, check_int, check_metric, check_points,
+                          check_quadrature)
+from .costs import segment_costs
 from .exceptions import InvalidInputError, MetricError, NotSPDError, RandersConditionError
 from .kernels import maps as _km
 

@@ -22,8 +22,8 @@ kept ones only, so ties (zero-cost cycles) keep exactly one of them.
 import numpy as np
 from numba import njit, prange
 
-from .heap import heap_pop, heap_push, pq_pop, pq_update
-from .sssp import _dijkstra
+from .dijkstra import dijkstra_only, everywhere, no_target, reset, search, workspace
+from .heap import pq_pop, pq_update
 
 INF = np.inf
 
@@ -64,18 +64,20 @@ def hub_cover(indptr, indices, m):
                 fill[v] += 1
     hub = np.zeros(n, dtype=np.bool_)
     left = deg.copy()  # uncovered crossing edges at each node
-    keys = np.empty(n + aptr[n] + 1)
-    nodes = np.empty(n + aptr[n] + 1, dtype=np.int32)
+    # a node is queued at most once at a time (queued again only after it was popped)
+    keys = np.empty(n)
+    nodes = np.empty(n, dtype=np.int32)
+    pos = np.full(n, -1, dtype=np.int32)
     size = 0
     for u in range(n):
         if deg[u] > 0:
-            size = heap_push(keys, nodes, size, -float(deg[u]), u)
+            size = pq_update(keys, nodes, pos, size, -float(deg[u]), u)
     while size > 0:
-        k, u, size = heap_pop(keys, nodes, size)
+        k, u, size = pq_pop(keys, nodes, pos, size)
         if hub[u] or left[u] == 0:
             continue
-        if -k != left[u]:  # stale entry: queue again with the current count
-            size = heap_push(keys, nodes, size, -float(left[u]), u)
+        if -k != left[u]:  # stale key: queue again with the current count
+            size = pq_update(keys, nodes, pos, size, -float(left[u]), u)
             continue
         hub[u] = True
         for p in range(aptr[u], aptr[u + 1]):
@@ -136,26 +138,22 @@ def cell_exits(indptr, indices, hub, m):
 
 
 @njit(cache=True, parallel=True)
-def hub_rows(indptr, indices, data, hubs, slots, limit, store, n_chunks):
+def hub_rows(csr, hubs, slots, limit, store, n_chunks):
     """store[slots[i]] = the full distance row of node hubs[i] (layout order)."""
-    n = indptr.shape[0] - 1
+    n = csr[0].shape[0] - 1
     nh = hubs.shape[0]
     for ch in prange(n_chunks):
-        pred = np.empty(1, dtype=np.int64)
-        label = np.empty(1, dtype=np.int64)
-        hkeys = np.empty(n)
-        hnodes = np.empty(n, dtype=np.int32)
-        hpos = np.full(n, -1, dtype=np.int32)
-        touched = np.empty(1, dtype=np.int32)
-        tmask = np.zeros(1, dtype=np.bool_)
+        work = workspace(n)
+        goal = no_target()
+        heur = dijkstra_only()
+        region = everywhere()
         seeds = np.empty(1, dtype=np.int64)
         zero = np.zeros(1)
         for i in range(ch, nh, n_chunks):
             dist = store[slots[i]]
             dist[:] = INF
             seeds[0] = hubs[i]
-            _dijkstra(indptr, indices, data, seeds, zero, limit, dist, pred, label, False,
-                      hkeys, hnodes, hpos, touched, tmask, True, 0, False)
+            search(csr, seeds, zero, limit, dist, work, (False, False), goal, heur, region)
 
 
 @njit(cache=True, parallel=True)
@@ -216,10 +214,14 @@ def _mp4(acc, r1, r2, r3, r4, l1, l2, l3, l4):
 
 
 @njit(cache=True)
-def _cell(indptr, indices, data, hub, m, c, eptr, enodes, slot, store, req_row, inv, limit,
-          out, block, tile, lid, buf, stats):
+def _cell(csr, cover, c, hub_rows, req, limit, out, blocking, scratch):
     """All requested non-hub rows of cell c (see the module docstring)."""
-    n = indptr.shape[0] - 1
+    hub, m, eptr, enodes, region = cover
+    slot, store = hub_rows
+    req_row, inv = req
+    block, tile = blocking
+    dist, work, buf, stats = scratch
+    n = csr[0].shape[0] - 1
     a = c * m
     b = min(n, a + m)
     bc = b - a
@@ -237,39 +239,22 @@ def _cell(indptr, indices, data, hub, m, c, eptr, enodes, slot, store, req_row, 
         if not hub[u] and req_row[u] >= 0:
             src[ns] = u
             ns += 1
-    for j in range(ne):
-        lid[enodes[e0 + j]] = bc + j
-    nl = bc + ne
-    # local searches: non-hubs of the cell are expanded, exits are end points
-    loc = np.empty((ns, nl))
-    hkeys = np.empty(nl)
-    hnodes = np.empty(nl, dtype=np.int32)
-    hpos = np.full(nl, -1, dtype=np.int32)
+    # local searches: the non-hubs of the cell (region c) are expanded, the exits (hubs)
+    # are end points; loc[i, :bc] for the cell's nodes, loc[i, bc + j] for exit j
+    loc = np.empty((ns, bc + ne))
+    goal = (hub, False, 0, INF)
+    heur = dijkstra_only()
+    seeds = np.empty(1, dtype=np.int64)
+    zero = np.zeros(1)
+    touched = work[6]
     for i in range(ns):
-        dist = loc[i]
-        dist[:] = INF
-        k0 = src[i] - a
-        dist[k0] = 0.0
-        size = pq_update(hkeys, hnodes, hpos, 0, 0.0, k0)
-        while size > 0:
-            du, k, size = pq_pop(hkeys, hnodes, hpos, size)
-            if k >= bc:
-                continue
-            u = a + k
-            for p in range(indptr[u], indptr[u + 1]):
-                v = indices[p]
-                if hub[v]:
-                    k2 = lid[v]
-                elif a <= v < b:
-                    k2 = v - a
-                else:  # not possible with a cover of the crossing edges
-                    continue
-                nd = du + data[p]
-                if nd < dist[k2] and nd <= limit:
-                    dist[k2] = nd
-                    size = pq_update(hkeys, hnodes, hpos, size, nd, k2)
-    for j in range(ne):
-        lid[enodes[e0 + j]] = -1
+        seeds[0] = src[i]
+        nt = search(csr, seeds, zero, limit, dist, work, (False, True), goal, heur, (region, c))[0]
+        for k in range(bc):
+            loc[i, k] = dist[a + k]
+        for j in range(ne):
+            loc[i, bc + j] = dist[enodes[e0 + j]]
+        reset(touched, nt, dist)
     # exit-to-exit distances, then the exits each source keeps
     de = np.empty((ne, ne))
     for j in range(ne):
@@ -344,19 +329,19 @@ def _cell(indptr, indices, data, hub, m, c, eptr, enodes, slot, store, req_row, 
 
 
 @njit(cache=True, parallel=True)
-def cell_rows(indptr, indices, data, hub, m, cells, eptr, enodes, slot, store, req_row, inv,
-              limit, out, block, tile, n_chunks):
+def cell_rows(csr, cover, cells, hub_rows, req, limit, out, blocking, n_chunks):
     """The requested non-hub rows of the given cells; every exit of these cells must
-    have its row in store[slot[h]]. Returns (kept exits, exits, sources) summed."""
-    n = indptr.shape[0] - 1
+    have its row in store[slot[h]] (hub_rows = (slot, store)). cover = (hub, m, eptr,
+    enodes, region): region[v] is the cell of a non-hub v, -1 for a hub; req =
+    (req_row, inv); blocking = (sources per block, columns per tile). Returns (kept
+    exits, exits, sources) summed."""
+    n = csr[0].shape[0] - 1
     nc = cells.shape[0]
     st = np.zeros((n_chunks, 3), dtype=np.int64)
     for ch in prange(n_chunks):
-        lid = np.full(n, -1, dtype=np.int64)
-        buf = np.empty((block, n))
-        stats = np.zeros(3, dtype=np.int64)
+        dist = np.full(n, INF)
+        scratch = (dist, workspace(n), np.empty((blocking[0], n)), np.zeros(3, dtype=np.int64))
         for t in range(ch, nc, n_chunks):
-            _cell(indptr, indices, data, hub, m, cells[t], eptr, enodes, slot, store, req_row,
-                  inv, limit, out, block, tile, lid, buf, stats)
-        st[ch] = stats
+            _cell(csr, cover, cells[t], hub_rows, req, limit, out, blocking, scratch)
+        st[ch] = scratch[3]
     return st.sum(axis=0)

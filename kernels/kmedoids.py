@@ -12,10 +12,9 @@ loss, the same processing order and tie-breaking as the reference Rust
 implementation (package ``kmedoids``), so both reach the same medoids from the
 same initial medoids.
 
-Graph kernels run Dijkstra searches on a CSR graph (non-negative weights) with
-the 4-ary lazy-deletion heap of :mod:`.heap`; a candidate's cost (the sum of
-its distances to the members of a cluster) stops as soon as a lower bound
-exceeds the best cost found so far.
+Graph kernels run the search core of :mod:`.dijkstra` on a CSR graph (non-negative
+weights); a candidate's cost (the sum of its distances to the members of a
+cluster) stops as soon as a lower bound exceeds the best cost found so far.
 """
 
 import math
@@ -23,7 +22,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .heap import heap_pop, heap_push
+from .dijkstra import dijkstra_only, everywhere, no_target, reset, search, workspace
 
 INF = np.inf
 
@@ -392,66 +391,31 @@ def scan(D):
 
 
 @njit(cache=True)
-def _cluster_sum(indptr, indices, data, source, labels, c, size, bound, restrict, dist, closed,
-                 touched, hkeys, hnodes):
+def _cluster_sum(csr, source, labels, c, size, bound, restrict, dist, work, seeds):
     """Sum of distances source -> members of cluster c (labels == c, ``size`` of them).
 
-    restrict: search only the subgraph induced by the cluster (paths may not
-    leave it), else the whole graph. Stops when all members are settled, or
-    returns inf as soon as the lower bound (settled sum + remaining members *
-    current distance) reaches ``bound``; inf also when a member is unreachable.
-    Buffers are reset on exit.
+    restrict: paths may not leave the cluster (only its members are expanded), else
+    the whole graph is searched. Stops when all members are settled, or returns inf as
+    soon as the lower bound (settled sum + remaining members * current distance)
+    reaches ``bound``; inf also when a member is unreachable. dist is reset on exit.
     """
-    nt = 0
-    hsize = 0
-    dist[source] = 0.0
-    touched[nt] = source
-    nt += 1
-    hsize = heap_push(hkeys, hnodes, hsize, 0.0, source)
-    total = 0.0
-    settled = 0
-    result = INF
-    while hsize > 0:
-        du, u, hsize = heap_pop(hkeys, hnodes, hsize)
-        if closed[u]:
-            continue
-        closed[u] = True
-        if labels[u] == c:
-            total += du
-            settled += 1
-            if settled == size:
-                result = total
-                break
-        if total + (size - settled) * du >= bound:
-            break
-        for p in range(indptr[u], indptr[u + 1]):
-            v = indices[p]
-            if closed[v] or (restrict and labels[v] != c):
-                continue
-            nd = du + data[p]
-            if nd < dist[v]:
-                if dist[v] == INF:
-                    touched[nt] = v
-                    nt += 1
-                dist[v] = nd
-                hsize = heap_push(hkeys, hnodes, hsize, nd, v)
-    for t in range(nt):
-        v = touched[t]
-        dist[v] = INF
-        closed[v] = False
-    return result
+    seeds[0] = source
+    nt, _, total, left = search(csr, seeds, np.zeros(1), INF, dist, work, (False, True),
+                                (labels, c, size, bound), dijkstra_only(),
+                                (labels, c if restrict else -1))
+    reset(work[6], nt, dist)
+    return total if left == 0 else INF
 
 
 @njit(cache=True, parallel=True)
-def graph_medoid_update(indptr, indices, data, t_indptr, t_indices, t_data, mode, labels, sizes,
-                        cand_ptr, cand, cur_cost, restrict):
+def graph_medoid_update(fwd, bwd, mode, labels, sizes, cand_ptr, cand, cur_cost, restrict):
     """Best medoid of each cluster among its candidates.
 
     The first candidate of each cluster is its current medoid, whose exact cost
     ``cur_cost[c]`` (the sum of its members' assignment costs) is known. Cost of
     candidate j for cluster c (members M_c):
-      mode 0: sum_o d(j -> o) on the first graph
-      mode 1: sum_o d(j -> o) on the second graph (the transpose: d(o -> j) on the first)
+      mode 0: sum_o d(j -> o) on the first graph fwd
+      mode 1: sum_o d(j -> o) on the second graph bwd (the transpose: d(o -> j) on the first)
       mode 2: the mean of both sums
     With ``restrict`` the distances are those inside the cluster's induced subgraph,
     upper bounds of the true ones, so a candidate that beats cur_cost with them is
@@ -459,38 +423,32 @@ def graph_medoid_update(indptr, indices, data, t_indptr, t_indices, t_data, mode
     per cluster, its cost as evaluated; cur_cost where the medoid stays).
     """
     k = sizes.shape[0]
-    n = indptr.shape[0] - 1
+    n = fwd[0].shape[0] - 1
     best_node = np.empty(k, dtype=np.int64)
     best_cost = np.empty(k)
-    cap = max(indices.shape[0], t_indices.shape[0]) + 2
     for c in prange(k):
         best_node[c] = cand[cand_ptr[c]]
         best_cost[c] = cur_cost[c]
         if sizes[c] == 0:
             continue
         dist = np.full(n, INF)
-        closed = np.zeros(n, dtype=np.bool_)
-        touched = np.empty(n, dtype=np.int64)
-        hkeys = np.empty(cap)
-        hnodes = np.empty(cap, dtype=np.int32)
+        work = workspace(n)
+        seeds = np.empty(1, dtype=np.int64)
         bnode = cand[cand_ptr[c]]
         bcost = cur_cost[c]
         for q in range(cand_ptr[c] + 1, cand_ptr[c + 1]):
             j = cand[q]
             if mode == 0:
-                s = _cluster_sum(indptr, indices, data, j, labels, c, sizes[c], bcost, restrict,
-                                 dist, closed, touched, hkeys, hnodes)
+                s = _cluster_sum(fwd, j, labels, c, sizes[c], bcost, restrict, dist, work, seeds)
             elif mode == 1:
-                s = _cluster_sum(t_indptr, t_indices, t_data, j, labels, c, sizes[c], bcost,
-                                 restrict, dist, closed, touched, hkeys, hnodes)
+                s = _cluster_sum(bwd, j, labels, c, sizes[c], bcost, restrict, dist, work, seeds)
             else:
-                s1 = _cluster_sum(indptr, indices, data, j, labels, c, sizes[c], 2.0 * bcost,
-                                  restrict, dist, closed, touched, hkeys, hnodes)
+                s1 = _cluster_sum(fwd, j, labels, c, sizes[c], 2.0 * bcost, restrict, dist, work,
+                                  seeds)
                 s = INF
                 if s1 < INF:
-                    s2 = _cluster_sum(t_indptr, t_indices, t_data, j, labels, c, sizes[c],
-                                      2.0 * bcost - s1, restrict, dist, closed, touched, hkeys,
-                                      hnodes)
+                    s2 = _cluster_sum(bwd, j, labels, c, sizes[c], 2.0 * bcost - s1, restrict,
+                                      dist, work, seeds)
                     s = 0.5 * (s1 + s2)
             if s < bcost:
                 bcost = s
@@ -500,42 +458,18 @@ def graph_medoid_update(indptr, indices, data, t_indptr, t_indices, t_data, mode
     return best_node, best_cost
 
 
-@njit(cache=True)
-def _full_search(indptr, indices, data, source, dist, hkeys, hnodes):
-    """Single-source distances into dist (must be inf on entry)."""
-    n = indptr.shape[0] - 1
-    closed = np.zeros(n, dtype=np.bool_)
-    hsize = 0
-    dist[source] = 0.0
-    hsize = heap_push(hkeys, hnodes, hsize, 0.0, source)
-    while hsize > 0:
-        du, u, hsize = heap_pop(hkeys, hnodes, hsize)
-        if closed[u]:
-            continue
-        closed[u] = True
-        for p in range(indptr[u], indptr[u + 1]):
-            v = indices[p]
-            if closed[v]:
-                continue
-            nd = du + data[p]
-            if nd < dist[v]:
-                dist[v] = nd
-                hsize = heap_push(hkeys, hnodes, hsize, nd, v)
-
-
 @njit(cache=True, parallel=True)
-def symmetric_assign(indptr, indices, data, t_indptr, t_indices, t_data, med, batch):
+def symmetric_assign(fwd_csr, bwd_csr, med, batch):
     """Nearest medoid by (d(o -> m) + d(m -> o)) / 2: two full searches per medoid.
 
-    ``t_*`` is the transposed graph (searching it from m gives d(o -> m)).
+    ``bwd_csr`` is the transposed graph (searching it from m gives d(o -> m)).
     Medoids are searched ``batch`` at a time in parallel (memory 2 * batch * n
     floats). Returns (labels, cost); label -1 and cost inf where unreachable.
     """
-    n = indptr.shape[0] - 1
+    n = fwd_csr[0].shape[0] - 1
     k = med.shape[0]
     labels = np.full(n, -1, dtype=np.int64)
     cost = np.full(n, INF)
-    cap = max(indices.shape[0], t_indices.shape[0]) + 2
     for b0 in range(0, k, batch):
         b1 = min(b0 + batch, k)
         nb = b1 - b0
@@ -543,12 +477,11 @@ def symmetric_assign(indptr, indices, data, t_indptr, t_indices, t_data, med, ba
         bwd = np.full((nb, n), INF)
         for q in prange(2 * nb):
             i = q // 2
-            hkeys = np.empty(cap)
-            hnodes = np.empty(cap, dtype=np.int32)
-            if q % 2 == 0:
-                _full_search(indptr, indices, data, med[b0 + i], fwd[i], hkeys, hnodes)
-            else:
-                _full_search(t_indptr, t_indices, t_data, med[b0 + i], bwd[i], hkeys, hnodes)
+            seeds = np.full(1, med[b0 + i], dtype=np.int64)
+            csr = fwd_csr if q % 2 == 0 else bwd_csr
+            row = fwd[i] if q % 2 == 0 else bwd[i]
+            search(csr, seeds, np.zeros(1), INF, row, workspace(n), (False, False),
+                   no_target(), dijkstra_only(), everywhere())
         for i in range(nb):
             m = b0 + i
             for o in range(n):

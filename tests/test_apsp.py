@@ -1,4 +1,5 @@
-"""Cells-and-hubs all-pairs (graphgeo.kernels.apsp via distances()) against scipy.sparse.csgraph."""
+"""Cells-and-hubs all-pairs (graphgeo.cells, graphgeo.kernels.apsp, via distances()) against
+scipy.sparse.csgraph."""
 
 import warnings
 
@@ -9,21 +10,15 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.sparse.csgraph import dijkstra
 
 import graphgeo as gg
-from graphgeo import search as S
+from graphgeo import cells as C
 from graphgeo.kernels import apsp as A
 
 RTOL = 1e-12
 
 
-@pytest.fixture
-def cells(monkeypatch):
-    """Set the cells switches for one test: cells(m) forces cell size m (None: automatic)."""
-
-    def set_(m=None, on=True):
-        monkeypatch.setattr(S, "CELLS", on)
-        monkeypatch.setattr(S, "CELL_SIZE", m)
-
-    return set_
+def _cells(g, m, **kw):
+    """g.distances(**kw) forced onto the cells strategy with cell size m: (D, stats)."""
+    return g.distances(strategy="cells", cell_size=m, return_stats=True, **kw)
 
 
 def _knn(n, d, k=6, seed=0, dup=0):
@@ -72,12 +67,10 @@ def _ref(g, **kw):
 
 @pytest.mark.parametrize("name", ["2d", "8d", "clusters"])
 @pytest.mark.parametrize("m", [1, 5, 32, 100, 1000])
-def test_all_pairs_match_scipy(graphs, cells, name, m):
+def test_all_pairs_match_scipy(graphs, name, m):
     g = graphs[name]
-    cells(m)
-    D = g.distances()
-    run = S.last_cells_run
-    assert run is not None and run["m"] == m
+    D, run = _cells(g, m)
+    assert run["strategy"] == "cells" and run["cell_size"] == m
     assert_allclose(D, _ref(g), rtol=RTOL, atol=0)
     if name == "clusters":
         assert np.isinf(D).any()
@@ -89,107 +82,97 @@ def test_zero_weight_edges_are_exercised(graphs):
 
 
 @pytest.mark.parametrize("m", [16, 64])
-def test_limit_is_exact(graphs, cells, m):
+def test_limit_is_exact(graphs, m):
     g = graphs["2d"]
-    cells(m)
     for limit in (0.0, 0.3, 1.0):
-        S.last_cells_run = None
-        D = g.distances(limit=limit)
-        assert S.last_cells_run is not None
+        D, run = _cells(g, m, limit=limit)
+        assert run["strategy"] == "cells"
         assert_allclose(D, _ref(g, limit=limit), rtol=RTOL, atol=0)
 
 
-def test_float32_and_memmap_outputs(graphs, cells, tmp_path):
+def test_float32_and_memmap_outputs(graphs, tmp_path):
     g = graphs["2d"]
     n = g.n_nodes
-    cells(32)
     ref = _ref(g)
-    D32 = g.distances(dtype=np.float32)
-    assert D32.dtype == np.float32
+    D32, run = _cells(g, 32, dtype=np.float32)
+    assert D32.dtype == np.float32 and run["strategy"] == "cells"
     assert_allclose(D32, ref.astype(np.float32), rtol=1e-6, atol=0)
     mm = np.lib.format.open_memmap(tmp_path / "D.npy", mode="w+", dtype=np.float32, shape=(n, n))
-    assert g.distances(out=mm) is mm
+    assert _cells(g, 32, out=mm)[0] is mm
     assert_allclose(np.load(tmp_path / "D.npy"), ref.astype(np.float32), rtol=1e-6, atol=0)
     mm64 = np.lib.format.open_memmap(tmp_path / "D64.npy", mode="w+", dtype=np.float64, shape=(n, n))
-    g.distances(out=mm64)
+    _cells(g, 32, out=mm64)
     assert_allclose(np.load(tmp_path / "D64.npy"), ref, rtol=RTOL, atol=0)
     # a copy-on-write map keeps its rows in memory (never dropped)
     cow = np.memmap(tmp_path / "D64.npy", mode="c", dtype=np.float64, shape=(n, n),
                     offset=mm64.offset)
     cow[:] = -1.0
-    g.distances(out=cow)
+    _cells(g, 32, out=cow)
     assert_allclose(np.asarray(cow), ref, rtol=RTOL, atol=0)
 
 
-def test_small_hub_budget_groups_cells_and_keeps_results(graphs, cells, monkeypatch):
+def test_small_hub_budget_groups_cells_and_keeps_results(graphs, monkeypatch):
     g = graphs["2d"]
     n = g.n_nodes
-    cells(16)
-    exits = np.diff(S._cells(S._layout(g), 16).eptr).max()
-    monkeypatch.setattr(S, "_HUB_BYTES", 8 * n * (int(exits) + 10))
-    D = g.distances()
-    assert S.last_cells_run["groups"] > 1
+    exits = np.diff(C.cover(g.search_cache, 16).eptr).max()
+    monkeypatch.setattr(C, "_HUB_BYTES", 8 * n * (int(exits) + 10))
+    D, run = _cells(g, 16)
+    assert run["groups"] > 1
     assert_allclose(D, _ref(g), rtol=RTOL, atol=0)
     # a budget below one cell's hub rows: plain Dijkstra, same result
-    monkeypatch.setattr(S, "_HUB_BYTES", 8 * n * 2)
-    S.last_cells_run = None
-    D = g.distances()
-    assert S.last_cells_run is None
+    monkeypatch.setattr(C, "_HUB_BYTES", 8 * n * 2)
+    D, run = _cells(g, 16)
+    assert run["strategy"] == "dijkstra"
     assert_allclose(D, _ref(g), rtol=RTOL, atol=0)
 
 
-def test_source_subsets_with_repeats(graphs, cells):
+def test_source_subsets_with_repeats(graphs):
     g = graphs["clusters"]
     n = g.n_nodes
     rng = np.random.default_rng(5)
-    cells(8)
     ref = _ref(g)
     for src in (rng.permutation(n)[: n // 2], rng.integers(0, n, n), np.array([3, 3, 7, 3])):
-        S.last_cells_run = None
-        D = g.distances(src)
-        assert S.last_cells_run is not None
+        D, run = _cells(g, 8, sources=src)
+        assert run["strategy"] == "cells"
         assert_allclose(D, ref[src], rtol=RTOL, atol=0)
 
 
-def test_paths_that_do_not_apply_use_plain_dijkstra(graphs, cells):
+def test_paths_that_do_not_apply_use_plain_dijkstra(graphs):
     g = graphs["2d"]
-    cells(16)
     ref = _ref(g)
-    S.last_cells_run = None
     tg = np.arange(0, g.n_nodes, 3)
-    assert_allclose(g.distances(targets=tg), ref[:, tg], rtol=RTOL, atol=0)
-    D, P = g.distances(return_predecessors=True)
+    D, run = _cells(g, 16, targets=tg)
+    assert_allclose(D, ref[:, tg], rtol=RTOL, atol=0)
+    assert run["strategy"] == "dijkstra"
+    D, P, run = _cells(g, 16, return_predecessors=True)
     assert_allclose(D, ref, rtol=RTOL, atol=0)
-    assert S.last_cells_run is None
+    assert run["strategy"] == "dijkstra"
 
 
-def test_automatic_decision(monkeypatch):
-    monkeypatch.setattr(S, "CELLS", None)
-    monkeypatch.setattr(S, "CELL_SIZE", None)
+def test_automatic_decision():
     g2 = _knn(3000, 2, k=10, seed=2)
-    lay = S._layout(g2)
-    c = S._choose_cells(lay, 3000)
-    assert c is not None and c.m in S.CELL_SIZES
+    lay = g2.search_cache
+    c = C.choose(lay, 3000)
+    assert c is not None and c.m in C.CELL_SIZES
     assert c.hub_fraction < 0.4
     # few sources, or a high-dimensional graph (hub fraction near 1): plain Dijkstra
-    assert S._choose_cells(lay, 100) is None
+    assert C.choose(lay, 100) is None
     g8 = _knn(3000, 8, k=10, seed=2)
-    lay8 = S._layout(g8)
-    assert S._choose_cells(lay8, 3000) is None
-    assert min(S._cells(lay8, m).hub_fraction for m in S.CELL_SIZES) > 0.5
+    lay8 = g8.search_cache
+    assert C.choose(lay8, 3000) is None
+    assert min(C.cover(lay8, m).hub_fraction for m in C.CELL_SIZES) > 0.5
     # small graphs: plain Dijkstra
-    assert S._choose_cells(S._layout(_knn(200, 2)), 200) is None
+    assert C.choose(_knn(200, 2).search_cache, 200) is None
     # the automatic choice on a 2-D all-pairs call: the cells path, same result as scipy
-    S.last_cells_run = None
     src = np.arange(0, 3000, 2)[::-1]
-    D = g2.distances(src)
-    assert S.last_cells_run is not None
+    D, run = g2.distances(src, return_stats=True)
+    assert run["strategy"] == "cells"
     assert_allclose(D, _ref(g2, indices=src), rtol=RTOL, atol=0)
 
 
 def test_hub_cover_covers_every_crossing_edge(graphs):
     for g in graphs.values():
-        indptr, indices, _ = S._layout(g).csr()
+        indptr, indices, _ = g.search_cache.csr()
         n = len(indptr) - 1
         u = np.repeat(np.arange(n), np.diff(indptr))
         for m in (1, 3, 16, 64, n + 5):
@@ -205,10 +188,20 @@ def test_hub_cover_covers_every_crossing_edge(graphs):
             assert_array_equal(enodes[eptr[c]:eptr[c + 1]], np.unique(indices[sel]))
 
 
-def test_empty_and_tiny_graphs(cells):
-    cells(4)
+def test_empty_and_tiny_graphs():
     W = sp.csr_array((np.array([1.0, 0.0]), (np.array([0, 1]), np.array([1, 2]))), shape=(3, 3))
     g = gg.GeodesicGraph.from_scipy(W, np.zeros((3, 2)))
-    assert_allclose(g.distances(), _ref(g), rtol=RTOL, atol=0)
-    cells(1)
-    assert_allclose(g.distances(), _ref(g), rtol=RTOL, atol=0)
+    assert_allclose(_cells(g, 4)[0], _ref(g), rtol=RTOL, atol=0)
+    assert_allclose(_cells(g, 1)[0], _ref(g), rtol=RTOL, atol=0)
+
+
+def test_strategy_dijkstra_and_bad_options(graphs):
+    g = graphs["2d"]
+    D, run = g.distances(strategy="dijkstra", return_stats=True)
+    assert run == {"strategy": "dijkstra"}
+    assert_allclose(D, _ref(g), rtol=RTOL, atol=0)
+    # the cells strategy gives the same numbers (not bitwise: other sums of the same paths)
+    assert_allclose(_cells(g, 32)[0], D, rtol=RTOL, atol=0)
+    for bad in ({"strategy": "hubs"}, {"cell_size": 0}, {"cell_size": 2.5}):
+        with pytest.raises(gg.exceptions.InvalidInputError, match=next(iter(bad))):
+            g.distances(**bad)

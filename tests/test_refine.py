@@ -338,11 +338,7 @@ def test_bad_input_messages(rng):
         refine(m, X, hidden=8)
 
 
-def test_metric_without_torch_evaluation_is_refused():
-    m = gg.FieldMetric(hyp_np, 2)  # numpy only
-    X = straight(np.array([0.0, 1.0]), np.array([1.0, 1.0]), 8)
-    with pytest.raises(MetricError, match="torch_fn"):
-        refine(m, X)
+# numpy-only fields (no torch_fn) are refined: tests/test_refine_numpy.py
 
 
 def test_undefined_metric_on_input_curve():

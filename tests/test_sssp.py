@@ -8,6 +8,7 @@ from scipy.sparse.csgraph import dijkstra
 
 import graphgeo as gg
 from graphgeo.exceptions import InvalidInputError
+from graphgeo.layout import Landmarks
 
 RTOL = 1e-12
 
@@ -176,7 +177,7 @@ def test_astar_pairs_with_and_without_landmarks_match_scipy(graphs, use_landmark
     seen_inf = False
     for g in graphs:
         n = g.n_nodes
-        lay = gs._layout(g)
+        lay = g.search_cache
         s = rng.integers(0, n, 300)
         t = rng.integers(0, n, 300)
         for limit in (np.inf, 0.8, 0.0):
@@ -193,8 +194,8 @@ def test_landmark_table_matches_scipy(graphs):
     import graphgeo.search as gs
 
     for g in graphs:
-        lay = gs._layout(g)
-        lm = gs._Landmarks(lay, 6)
+        lay = g.search_cache
+        lm = Landmarks(lay, 6)
         L = len(lm.nodes)
         assert 1 <= L <= 6 and len(np.unique(lm.nodes)) == L
         orig = lay.perm[lm.nodes]
@@ -212,8 +213,8 @@ def test_landmarks_on_tiny_and_tied_graphs():
     W = sp.csr_array((np.array([1.0, 0.0, 2.0]), (np.array([0, 1, 2]), np.array([1, 2, 0]))),
                      shape=(3, 3))
     g = gg.GeodesicGraph.from_scipy(W, np.zeros((3, 2)) + np.arange(3)[:, None])
-    lay = gs._layout(g)
-    lm = gs._Landmarks(lay, 50)
+    lay = g.search_cache
+    lm = Landmarks(lay, 50)
     assert len(lm.nodes) <= 3
     s = np.array([0, 1, 2, 0, 2])
     t = np.array([2, 0, 1, 0, 2])
@@ -251,7 +252,7 @@ def test_landmarks_settle_fewer_nodes_on_a_randers_knn_graph():
     rng = np.random.default_rng(3)
     pts = rng.normal(size=(4000, 2))
     g = gg.GeodesicGraph.build(pts, gg.Randers(gg.Euclidean(2), np.array([0.3, -0.1])), k=8)
-    lay = gs._layout(g)
+    lay = g.search_cache
     s = rng.integers(0, 4000, 200)
     t = rng.integers(0, 4000, 200)
     d0, n0 = gs._astar_pairs(g, lay, lay.inv[s], lay.inv[t], np.inf, landmarks=False)
@@ -269,7 +270,7 @@ def test_pair_distances_batch_sizes_around_the_alt_threshold(monkeypatch):
     rng = np.random.default_rng(5)
     g = _random_graph(rng, 250, 0.02, zero_frac=0.1)
     monkeypatch.setattr(gs, "ALT_MIN_PAIRS", 50)
-    lay = gs._layout(g)
+    lay = g.search_cache
     s = rng.integers(0, 250, 49)
     t = rng.integers(0, 250, 49)
     assert_allclose(g.pair_distances(s, t), _pairs_ref(g, s, t), rtol=RTOL, atol=0)

@@ -66,14 +66,18 @@ class Curve:
     converged : bool, refinement met its stopping test (False when not refined)
     path : graphgeo.Path or None, the graph path
     stage : "refined", "spline", "shortcut" or "straight": where ``points`` come from
+    gradient : str or None, how refinement differentiated the metric: "torch_fn", "torch",
+        "complex-step" or "finite-differences" (see graphgeo.curves.refine.RefineResult);
+        None when the curve was not refined by gradient steps
     """
 
     __slots__ = ("points", "length", "energy", "length_graph", "length_shortcut",
-                 "length_spline", "length_init", "n_iter", "converged", "path", "stage")
+                 "length_spline", "length_init", "n_iter", "converged", "path", "stage",
+                 "gradient")
 
     def __init__(self, points, length, energy, length_graph=np.nan, length_shortcut=np.nan,
                  length_spline=np.nan, length_init=np.nan, n_iter=0, converged=False, path=None,
-                 stage="refined"):
+                 stage="refined", gradient=None):
         self.points = points
         self.length = float(length)
         self.energy = float(energy)
@@ -85,6 +89,7 @@ class Curve:
         self.converged = bool(converged)
         self.path = path
         self.stage = stage
+        self.gradient = gradient
 
     @property
     def source(self):

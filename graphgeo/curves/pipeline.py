@@ -32,6 +32,7 @@ from .._validation import (
     check_vector,
 )
 from ..exceptions import InvalidInputError
+from .fieldgrad import GRADIENTS
 from .path import Curve
 from .refine import batch_segment_costs, refine as _refine
 from .smoothing import _dedupe, _shortcut_batch, _spline, resample_polyline
@@ -55,7 +56,7 @@ def _endpoints(z, name, dim):
 
 def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="astar",
               smoothing=0.0, solver="points", max_iter=500, tol=1e-10, device=None,
-              quadrature=None):
+              quadrature=None, gradient="auto"):
     """Geodesics z0[b] -> z1[b] for a batch of endpoint pairs (refined together).
 
     Parameters
@@ -65,7 +66,9 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     graph : GeodesicGraph or None. With a graph, each pair is first connected by
         ``graph.shortest_path_between`` (the endpoints attached through the KNN index),
         shortcut and smoothed. None: start from the straight segment (see module notes).
-    refine : bool, run the torch refinement (needs a metric with torch evaluation)
+    refine : bool, run the torch refinement. Numpy-only fields (FieldMetric, DiagonalField,
+        CallableField without torch_fn) are refined with derivatives of their numpy
+        function; ``Curve.gradient`` says how (see ``gradient``)
     n_points : int >= 2, points per returned curve
     method : "astar" or "dijkstra", the graph search
     smoothing : float >= 0, spline smoothing factor (0: interpolating spline)
@@ -73,6 +76,9 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     max_iter, tol, device : passed to gg.refine_curves (graphgeo.curves.refine.refine)
     quadrature : int or None, quadrature of the reported lengths (None: the graph's, else
         the default)
+    gradient : "auto" (default), "torch_fn", "torch", "complex-step" or
+        "finite-differences": how refinement differentiates numpy fields (see
+        graphgeo.curves.refine.refine)
 
     Returns
     -------
@@ -99,6 +105,7 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     method = check_choice(method, "method", ("astar", "dijkstra"))
     smoothing = check_float(smoothing, "smoothing", low=0.0)
     solver = check_choice(solver, "solver", ("points", "neural"))
+    gradient = check_choice(gradient, "gradient", GRADIENTS)
     if graph is not None:
         graph = check_graph(graph, "graph", dim=d)
         if quadrature is None:
@@ -131,10 +138,12 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
     out, length, energy = init, L_init, E_init
     n_iter = np.zeros(B, dtype=np.int64)
     conv = np.zeros(B, dtype=bool)
+    grad_mode = np.full(B, None, dtype=object)
     moving = np.flatnonzero(np.any(A != Bp, axis=1))
     if refine and len(moving) and n_points > 2:
         res = _refine(metric, init[moving], max_iter=max_iter, tol=tol, device=device,
-                      length_quadrature=quadrature, method=solver)
+                      length_quadrature=quadrature, method=solver, gradient=gradient)
+        grad_mode[moving] = res.gradient
         out = init.copy()
         out[moving] = res.points
         length, energy = _segment_stats(metric, out, quadrature)
@@ -142,7 +151,7 @@ def geodesics(metric, z0, z1, graph=None, refine=True, n_points=64, *, method="a
         conv[moving] = res.converged
         stage[moving[res.improved]] = "refined"
     return [Curve(out[b], length[b], energy[b], L_graph[b], L_short[b], L_spline[b], L_init[b],
-                  n_iter[b], conv[b], paths[b], str(stage[b])) for b in range(B)]
+                  n_iter[b], conv[b], paths[b], str(stage[b]), grad_mode[b]) for b in range(B)]
 
 
 def geodesic(metric, z0, z1, graph=None, refine=True, n_points=64, **options):

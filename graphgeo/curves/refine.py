@@ -26,6 +26,11 @@ which F does not depend on z (``metric.is_constant``: Euclidean, constant SPD,
 Randers with constant base and constant omega) have straight-line geodesics; the
 solver returns the straight segment without iterating.
 
+Metrics given by numpy callables alone (FieldMetric, DiagonalField, CallableField 1-forms
+without ``torch_fn``) are refined too: :mod:`graphgeo.curves.fieldgrad` gives them a
+differentiable torch evaluation (fn on torch tensors, complex step or central
+differences, chosen automatically and reported as ``RefineResult.gradient``).
+
 Lengths before and after are measured with :func:`graphgeo.curve_length`'s
 quadrature (the one graph edges use), and a curve whose refined length is not
 below its input length is returned unchanged: refinement never lengthens a curve.
@@ -46,6 +51,7 @@ from .._validation import (
 from ..costs import segment_costs
 from ..exceptions import InvalidInputError, MetricError
 from .energy import energy_torch, quadrature_torch, torch_device
+from .fieldgrad import GRADIENTS, adapters, differentiable_metric, probe_points, summarise
 
 __all__ = ["refine", "RefineResult", "batch_curve_lengths", "batch_segment_costs"]
 
@@ -68,17 +74,28 @@ class RefineResult:
     n_iter : (B,) int, L-BFGS iterations per curve (0 for straight-line metrics)
     converged : (B,) bool, the stopping test was met before max_iter
     improved : (B,) bool, False where the input is returned unchanged
+    gradient : str or None, how the energy gradient was obtained: "torch_fn" (the metric's
+        torch_fn), "torch" (torch autograd: built-in families, or a numpy field's fn that
+        accepts torch tensors), "complex-step" or "finite-differences" (derivatives of a
+        numpy field's fn, see graphgeo.curves.fieldgrad); the least exact of the metric's
+        parts; None when no gradient was needed (constant metrics, max_iter=0, n <= 2)
+    gradient_parts : dict, the mode of each part: {"metric": mode}, or {"base": mode,
+        "omega": mode} for a Randers metric (empty when ``gradient`` is None)
     """
 
-    __slots__ = ("points", "length", "length_before", "n_iter", "converged", "improved")
+    __slots__ = ("points", "length", "length_before", "n_iter", "converged", "improved",
+                 "gradient", "gradient_parts")
 
-    def __init__(self, points, length, length_before, n_iter, converged, improved):
+    def __init__(self, points, length, length_before, n_iter, converged, improved,
+                 gradient=None, gradient_parts=None):
         self.points = points
         self.length = length
         self.length_before = length_before
         self.n_iter = n_iter
         self.converged = converged
         self.improved = improved
+        self.gradient = gradient
+        self.gradient_parts = {} if gradient_parts is None else dict(gradient_parts)
 
     def __len__(self):
         return len(self.points)
@@ -87,20 +104,8 @@ class RefineResult:
         rel = np.median((self.length_before - self.length) / np.maximum(self.length_before, 1e-300))
         return (f"RefineResult({len(self)} curves of {self.points.shape[1]} points, median length "
                 f"decrease {rel:.3%}, {int(self.converged.sum())} converged, "
-                f"median {int(np.median(self.n_iter)) if len(self) else 0} iterations)")
-
-
-# ---------------------------------------------------------------------------- validation
-def check_torch_ready(metric):
-    """Refuse metrics whose torch evaluation goes through numpy (no gradients)."""
-    parts = [metric, getattr(metric, "base", None), getattr(metric, "omega", None)]
-    for part in parts:
-        if part is not None and hasattr(part, "fn") and getattr(part, "torch_fn", None) is None:
-            raise MetricError(
-                f"{type(part).__name__} has no torch_fn: on torch tensors it is evaluated through "
-                "numpy, without gradients, so it cannot be refined. Pass torch_fn= (the same "
-                "function written with torch operations) when building it, or use refine=False."
-            )
+                f"median {int(np.median(self.n_iter)) if len(self) else 0} iterations, "
+                f"gradient {self.gradient})")
 
 
 # ---------------------------------------------------------------------------- lengths
@@ -150,6 +155,8 @@ class _Problem:
         self.wq = wq
         rows = (n - 1) * len(tq)
         self.chunk = max(1, _CHUNK_BUDGET // (rows * _row_cost(metric)))
+        self.fields = adapters(metric)  # numpy fields differentiated by complex step / FD
+        self.checked = False
 
     def full(self, x, idx):
         """Curves (m, n, d) from interior coordinates x (m, (n-2) d) of curves idx."""
@@ -182,7 +189,30 @@ class _Problem:
         f = torch.cat(fs)
         if not grad:
             return f, None
-        return f, torch.cat(gs)
+        g = torch.cat(gs)
+        if not self.checked:
+            self.checked = True
+            self._check_start(f, g)
+        return f, g
+
+    def _check_start(self, f, g):
+        """At the input curves, a numpy field's derivative must be finite where the energy is."""
+        torch = require("torch", _FEATURE)
+        lost = torch.isfinite(f) & ~torch.isfinite(g).all(dim=1)
+        if not bool(lost.any()):
+            return
+        for field in self.fields:
+            if field.nonfinite_at is not None:
+                h = "1e-20 max(1, |z_k|) (imaginary)" if field.mode == "complex-step" else \
+                    "eps^(1/3) max(1, |z_k|)"
+                raise MetricError(
+                    f"{field.name} is finite at z = "
+                    f"{np.array2string(field.nonfinite_at, precision=10)} on input curve "
+                    f"{int(torch.nonzero(lost)[0])} but returned NaN or Inf at z +- h e_k "
+                    f"(h = {h}), so its {field.mode} derivative is undefined there. The field "
+                    "must be finite in a neighbourhood of the curves: move the endpoints away "
+                    "from where it is undefined, or pass torch_fn= with an exact derivative."
+                )
 
 
 def _lbfgs(problem, x, max_iter, tol, history, step0, precond):
@@ -286,12 +316,14 @@ def _straight(z0, z1, n):
 
 
 def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10, device=None,
-           length_quadrature=None, method="points", **neural_options):
+           length_quadrature=None, method="points", gradient="auto", **neural_options):
     """Shorten curves with fixed endpoints by minimising their discrete Finsler energy.
 
     Parameters
     ----------
-    metric : graphgeo Metric (any family, Randers included) with torch evaluation
+    metric : graphgeo Metric (any family, Randers included). Fields given by numpy
+        callables only (FieldMetric, DiagonalField, a CallableField omega without
+        ``torch_fn``) are refined with derivatives of the numpy callable; see ``gradient``
     curves : (n, d) or (B, n, d) array-like, n >= 2; all curves share n
         Initial curves (a smoothed graph path, a straight line, ...). Endpoints stay fixed.
     max_iter : int >= 0, L-BFGS iterations per curve
@@ -305,6 +337,17 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
         graphgeo default, the one GeodesicGraph.build uses)
     method : "points" (default, the n points are the unknowns) or "neural" (the curve is a
         small MLP t -> z, see graphgeo.curves.neural; ``neural_options`` go to it)
+    gradient : how numpy fields (FieldMetric, DiagonalField, CallableField) are
+        differentiated. "auto" (default) takes the first that works, fastest first:
+        "torch_fn" (the torch_fn given to the field), "torch" (fn itself called on torch
+        tensors, when it returns float64 tensors through which gradients flow), "complex-step"
+        (fn on complex input, exact to machine precision when fn is analytic; d extra
+        evaluations per point) and "finite-differences" (central differences, relative
+        error ~ 4e-11; 2 d extra evaluations per point). "torch" and "complex-step" are
+        accepted after a check at a few points of the curves (values to 1e-12, a
+        vector-Jacobian product to 1e-6 of central differences). Naming one mode forces
+        it for every numpy field (an error if it cannot be used). Built-in families are
+        always differentiated by torch autograd. The mode used is ``RefineResult.gradient``.
 
     Returns
     -------
@@ -312,10 +355,12 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
 
     Raises
     ------
-    InvalidInputError for bad shapes or options; MetricError when the metric has no
-    differentiable torch evaluation (FieldMetric without torch_fn) or is not finite
-    on an input curve; MissingDependencyError when torch is not installed and the
-    metric is not constant (``pip install 'graphgeo[torch]'``).
+    InvalidInputError for bad shapes or options; MetricError when the metric is not
+    finite on an input curve (a numpy field: also when it is not finite within the
+    finite-difference step of it), when a forced ``gradient`` mode cannot be used, or
+    when its torch evaluation does not track gradients; MissingDependencyError when
+    torch is not installed and the metric is not constant
+    (``pip install 'graphgeo[torch]'``).
     """
     metric = check_metric(metric)
     X, _ = check_curves(curves, "curves", dim=metric._dim_from(curves, "curves"))
@@ -326,19 +371,28 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
     history = check_int(history, "history", low=1, high=1000)
     length_quadrature = check_quadrature(length_quadrature)
     method = check_choice(method, "method", ("points", "neural"))
+    gradient = check_choice(gradient, "gradient", GRADIENTS)
     if method == "points" and neural_options:
         raise InvalidInputError(
             f"unexpected options {sorted(neural_options)} for method='points'; they belong to "
             "method='neural'."
         )
     B, n, d = X.shape
-    if not metric.is_constant:
-        check_torch_ready(metric)
     before = batch_curve_lengths(metric, X, length_quadrature)
+    modes = {}
+    open_ = np.flatnonzero(np.any(X[:, 0] != X[:, -1], axis=1))
+    if not metric.is_constant and n > 2 and max_iter > 0:
+        # numpy-only fields get a differentiable torch evaluation (the caller's metric is
+        # not modified); lengths below are always measured with the original metric
+        dev = torch_device(device, metric)
+        probe = probe_points(X[open_] if len(open_) else X)
+        solver_metric, modes = differentiable_metric(metric, probe, gradient, dev)
+    else:
+        solver_metric = metric
     if method == "neural":
         from .neural import neural_refine
 
-        out, n_iter, converged = neural_refine(metric, X, max_iter=max_iter, tol=tol,
+        out, n_iter, converged = neural_refine(solver_metric, X, max_iter=max_iter, tol=tol,
                                                quadrature=quadrature, device=device,
                                                **neural_options)
     elif metric.is_constant:
@@ -351,16 +405,15 @@ def refine(metric, curves, *, max_iter=500, tol=1e-10, quadrature=3, history=10,
     else:  # closed curves (z0 == z1) become the constant curve, of length 0
         out = np.repeat(X[:, :1], n, axis=1)
         n_iter, converged = np.zeros(B, dtype=np.int64), np.ones(B, dtype=bool)
-        open_ = np.flatnonzero(np.any(X[:, 0] != X[:, -1], axis=1))
         if len(open_):
             out[open_], n_iter[open_], converged[open_] = _refine_points(
-                metric, X[open_], max_iter, tol, quadrature, history, device)
+                solver_metric, X[open_], max_iter, tol, quadrature, history, device)
     after = batch_curve_lengths(metric, out, length_quadrature)
     improved = after < before
     out[~improved] = X[~improved]
     after = np.where(improved, after, before)
     return RefineResult(out, after, before, np.asarray(n_iter, dtype=np.int64),
-                        np.asarray(converged, dtype=bool), improved)
+                        np.asarray(converged, dtype=bool), improved, summarise(modes), modes)
 
 
 def _refine_points(metric, X, max_iter, tol, quadrature, history, device):

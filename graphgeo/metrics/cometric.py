@@ -12,7 +12,7 @@ where w_k ||M_k||_2 < SKIP_RTOL * lbd / K.
 
 import numpy as np
 
-from .._backend import eye_like, like
+from .._backend import eye_like, like, namespace
 from .._validation import as_array, check_finite, check_float, check_spd
 from ..exceptions import MetricError
 from ..kernels import leaves as _lv
@@ -99,7 +99,7 @@ class CentroidCometric(Metric):
     # -- evaluation ---------------------------------------------------------
     def weights(self, z):
         """w_k(z) of shape (n, K) (numpy or torch)."""
-        xp = np if not hasattr(z, "detach") else __import__("torch")
+        xp = namespace(z)
         c = like(self.centroids, z)
         diff = z[:, None, :] - c[None, :, :]
         if self.weight_kind == 0:
@@ -192,16 +192,17 @@ class RHVAEMetric(CentroidCometric):
     def from_pythae(cls, model):
         """From a trained pythae RHVAE (``M_tens``, ``centroids_tens``, ``temperature``,
         ``lbd``); pythae itself is not imported. See graphgeo.interop."""
-        from ..interop import rhvae_from_pythae
+        from .._pythae import rhvae_parameters_from_model
 
-        return rhvae_from_pythae(model)
+        return cls(*rhvae_parameters_from_model(model))
 
     @classmethod
     def from_checkpoint(cls, checkpoint, temperature=None, lbd=None, config=None):
         """From a pythae checkpoint dict (keys "M", "centroids"); see graphgeo.interop."""
-        from ..interop import rhvae_from_checkpoint
+        from .._pythae import rhvae_parameters_from_checkpoint
 
-        return rhvae_from_checkpoint(checkpoint, temperature=temperature, lbd=lbd, config=config)
+        return cls(*rhvae_parameters_from_checkpoint(checkpoint, temperature=temperature,
+                                                     lbd=lbd, config=config))
 
     @classmethod
     def from_cholesky(cls, centroids, L, temperature, lbd):

@@ -17,7 +17,7 @@ condition everywhere, between its training points too.
 import numpy as np
 
 from .._backend import is_torch, like, namespace, to_numpy
-from .._validation import as_array, check_finite, check_float, check_points
+from .._validation import as_array, check_finite, check_float, check_metric, check_points
 from ..exceptions import InvalidInputError, MetricError, RandersConditionError
 from ..kernels import leaves as _lv
 from .record import KernelRecord
@@ -201,11 +201,12 @@ class Randers(Metric):
     has_one_form = True
 
     def __init__(self, base, omega, max_norm=None):
-        if not isinstance(base, Metric) or isinstance(base, Randers):
+        if not isinstance(base, Metric):  # a MetricError here (the metric's own parameter)
             raise MetricError(
                 f"base must be a Riemannian graphgeo metric (Euclidean, RHVAEMetric, ...); "
                 f"received {type(base).__name__}."
             )
+        check_metric(base, "base", randers=False)
         self.base = base
         self.omega = as_one_form(omega, base.dim)
         if base.dim is None and self.omega.dim is not None:
