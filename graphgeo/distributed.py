@@ -31,15 +31,16 @@ def _rows_task(csr, sptr, seeds, offsets, targets, limit, dtype):
     out = np.empty((len(sptr) - 1, len(targets)), dtype=dtype)
     tmask = np.zeros(n, dtype=np.bool_)
     tmask[targets] = True
-    _sssp.rows(csr, (sptr, seeds, offsets), (targets, tmask, int(tmask.sum())), limit, out,
-               np.empty((0, 0), np.int64), 1)
+    _sssp.rows(0, len(sptr) - 1, csr, (sptr, seeds, offsets), (targets, tmask, int(tmask.sum())),
+               limit, out, np.empty((0, 0), np.int64))
     return out
 
 
 def _pairs_task(csr, usrc, tptr, tnodes, tpos, limit):
     out = np.empty(len(tnodes))
-    _sssp.pairs(tuple(csr), (usrc, tptr, tnodes, np.arange(len(tnodes), dtype=np.int64)),
-                dijkstra_bounds(), limit, out, np.empty(len(usrc), dtype=np.int64), 1)
+    _sssp.pairs(0, len(usrc), tuple(csr),
+                (usrc, tptr, tnodes, np.arange(len(tnodes), dtype=np.int64)), dijkstra_bounds(),
+                limit, out, np.empty(len(usrc), dtype=np.int64))
     return tpos, out
 
 

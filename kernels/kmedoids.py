@@ -407,9 +407,11 @@ def _cluster_sum(csr, source, labels, c, size, bound, restrict, dist, work, seed
     return total if left == 0 else INF
 
 
-@njit(cache=True, parallel=True)
-def graph_medoid_update(fwd, bwd, mode, labels, sizes, cand_ptr, cand, cur_cost, restrict):
-    """Best medoid of each cluster among its candidates.
+@njit(cache=True, nogil=True)
+def graph_medoid_update(lo, hi, fwd, bwd, mode, labels, sizes, cand_ptr, cand, cur_cost,
+                        restrict, best_node, best_cost):
+    """Best medoid of each cluster lo <= c < hi among its candidates (serial; the caller
+    runs ranges of clusters on threads), into best_node[c] and best_cost[c].
 
     The first candidate of each cluster is its current medoid, whose exact cost
     ``cur_cost[c]`` (the sum of its members' assignment costs) is known. Cost of
@@ -419,14 +421,11 @@ def graph_medoid_update(fwd, bwd, mode, labels, sizes, cand_ptr, cand, cur_cost,
       mode 2: the mean of both sums
     With ``restrict`` the distances are those inside the cluster's induced subgraph,
     upper bounds of the true ones, so a candidate that beats cur_cost with them is
-    a true improvement. Clusters are processed in parallel. Returns (best candidate
-    per cluster, its cost as evaluated; cur_cost where the medoid stays).
+    a true improvement. best_cost[c] is the best candidate's cost as evaluated, cur_cost[c]
+    where the medoid stays.
     """
-    k = sizes.shape[0]
     n = fwd[0].shape[0] - 1
-    best_node = np.empty(k, dtype=np.int64)
-    best_cost = np.empty(k)
-    for c in prange(k):
+    for c in range(lo, hi):
         best_node[c] = cand[cand_ptr[c]]
         best_cost[c] = cur_cost[c]
         if sizes[c] == 0:
@@ -455,7 +454,6 @@ def graph_medoid_update(fwd, bwd, mode, labels, sizes, cand_ptr, cand, cur_cost,
                 bnode = j
         best_node[c] = bnode
         best_cost[c] = bcost
-    return best_node, best_cost
 
 
 @njit(cache=True, parallel=True)

@@ -1,33 +1,28 @@
 """Many-source shortest paths, pair queries and single-pair A* on a directed CSR graph.
 
-Thin drivers around the one search core of :mod:`.dijkstra`: one search per source,
-sources spread over threads (prange over chunks of sources, each chunk with its own
-buffers, reset through a list of touched nodes so that an early-exiting search costs
-what it visits, not O(n)). Options: a distance limit, early exit once the requested
-targets are settled, predecessors, and several seeds with initial offsets
-(multi-source search that also labels every node with its nearest seed: the graph
-Voronoi partition). Pair queries may use A* with landmark (ALT) bounds.
+Thin drivers around the one search core of :mod:`.dijkstra`: one search per source;
+``rows`` and ``pairs`` are serial ``nogil`` kernels over a range of sources, with their
+own buffers (reset through a list of touched nodes so that an early-exiting search costs
+what it visits, not O(n)), that the caller runs on threads (graphgeo._parallel: a
+``parallel=True`` driver would compile several times slower, for the same speed).
+Options: a distance limit, early exit once the requested targets are settled,
+predecessors, and several seeds with initial offsets (multi-source search that also
+labels every node with its nearest seed: the graph Voronoi partition). Pair queries may
+use A* with landmark (ALT) bounds.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .dijkstra import dijkstra_only, everywhere, reset, search, workspace
 
 INF = np.inf
 
 
-@njit(cache=True)
-def _span(ch, count, n_chunks):
-    """The range [lo, hi) of items of chunk ch when count items are cut into n_chunks."""
-    per = (count + n_chunks - 1) // n_chunks
-    lo = ch * per
-    return lo, min(count, lo + per)
-
-
-@njit(cache=True, parallel=True)
-def rows(csr, sources, targets, limit, out, pred_out, n_chunks):
-    """out[i, c] = distance from source i to targets[c] (all nodes when targets is empty).
+@njit(cache=True, nogil=True)
+def rows(lo, hi, csr, sources, targets, limit, out, pred_out):
+    """out[i, c] = distance from source i to targets[c] (all nodes when targets is empty),
+    for the sources lo <= i < hi (serial; callers run ranges of sources on threads).
 
     sources = (sptr, seeds, offsets): source i is the set of seeds[sptr[i]:sptr[i+1]]
     with initial distances offsets[...] (a graph node: one seed at offset 0; an
@@ -40,13 +35,9 @@ def rows(csr, sources, targets, limit, out, pred_out, n_chunks):
     sptr, seeds, offsets = sources
     tnodes, tmask, n_distinct = targets
     n = indptr.shape[0] - 1
-    ns = sptr.shape[0] - 1
     want_pred = pred_out.shape[0] > 0
     all_nodes = tnodes.shape[0] == 0
-    for ch in prange(n_chunks):
-        lo, hi = _span(ch, ns, n_chunks)
-        if lo >= hi:
-            continue
+    if lo < hi:
         dist = np.full(n, INF)
         work = workspace(n, n)
         touched = work[6]
@@ -80,26 +71,24 @@ def rows(csr, sources, targets, limit, out, pred_out, n_chunks):
             reset(touched, nt, dist)
 
 
-@njit(cache=True, parallel=True)
-def pairs(csr, groups, bounds, limit, out, settled, n_chunks):
+@njit(cache=True, nogil=True)
+def pairs(lo, hi, csr, groups, bounds, limit, out, settled):
     """Pair queries grouped by source: out[tpos[j]] = dist(usrc[i] -> tnodes[j]) for j in
-    tptr[i]:tptr[i+1], groups = (usrc, tptr, tnodes, tpos); one search per source, which
-    stops once its own targets are settled; settled[i] = the nodes it popped.
+    tptr[i]:tptr[i+1], groups = (usrc, tptr, tnodes, tpos), for the sources
+    lo <= i < hi (serial; callers run ranges of sources on threads); one search per
+    source, which stops once its own targets are settled; settled[i] = the nodes it
+    popped.
 
     bounds = (points, hscale, lm, slack): a source with a single target is searched by
     A* with the estimate of :func:`.dijkstra.estimate` when hscale > 0 or lm has
     columns (lm is (n, 2 L) landmark distances, or (n, 0)); pass hscale 0 and an (n, 0)
-    lm for Dijkstra everywhere. Parallel over sources, per-chunk buffers reset through
-    the touched list, so a query costs what it visits.
+    lm for Dijkstra everywhere. Buffers are reset through the touched list, so a query
+    costs what it visits.
     """
     usrc, tptr, tnodes, tpos = groups
     points, hscale, lm, slack = bounds
     n = csr[0].shape[0] - 1
-    ns = usrc.shape[0]
-    for ch in prange(n_chunks):
-        lo, hi = _span(ch, ns, n_chunks)
-        if lo >= hi:
-            continue
+    if lo < hi:
         dist = np.full(n, INF)
         work = workspace(n)
         region = everywhere()
