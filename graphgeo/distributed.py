@@ -29,8 +29,8 @@ def _rows_task(csr, sptr, seeds, offsets, targets, limit, dtype):
     csr = tuple(csr)  # (the scattered arrays arrive as a list)
     n = len(csr[0]) - 1
     out = np.empty((len(sptr) - 1, len(targets)), dtype=dtype)
-    tmask = np.zeros(n, dtype=np.bool_)
-    tmask[targets] = True
+    tmask = np.zeros(n, dtype=np.int64)  # target marks (1) of the search kernels
+    tmask[targets] = 1
     _sssp.rows(0, len(sptr) - 1, csr, (sptr, seeds, offsets), (targets, tmask, int(tmask.sum())),
                limit, out, np.empty((0, 0), np.int64))
     return out

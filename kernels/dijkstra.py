@@ -16,7 +16,7 @@ pair queries, A*, k-medoids, the cells of the all-pairs scheme) stay short:
     flags   (track, keep_touched): track writes pred[v] / label[v] for the reached
             nodes; keep_touched lists the reached nodes in touched[:nt], so that a
             search that stops early can be reset in what it visited, not in O(n)
-    goal    (tmark, stamp, n_targets, bound): the nodes with tmark[v] == stamp are
+    goal    (tmark, stamp, n_targets, bound): the nodes with tmark[v] == stamp (int64) are
             targets; the search stops once n_targets of them are settled
             (n_targets <= 0: run to completion), or as soon as the sum of the settled
             targets' distances plus (targets left) * (distance of the node just
@@ -80,9 +80,10 @@ def estimate(heur, v):
     return h if h > 0.0 else 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True)
 def search(csr, seeds, offsets, limit, dist, work, flags, goal, heur, region):
-    """One (multi-seed) Dijkstra or A* search; see the module docstring."""
+    """One (multi-seed) Dijkstra or A* search; see the module docstring. Build flags,
+    goal, heur and region with make_flags, make_goal, make_heur and make_region (one compiled search for all)."""
     indptr, indices, data = csr
     pred, label, hkeys, hnodes, hpos, hv, touched = work
     track, keep = flags
@@ -150,6 +151,36 @@ def search(csr, seeds, offsets, limit, dist, work, flags, goal, heur, region):
     return nt, pops, total, left
 
 
+# The argument tuples of ``search``, built with plain (never literal) scalar types and int64
+# target marks: numba compiles ``search`` once per distinct argument type, and a literal
+# True, 0 or -1 is a type of its own, so every caller goes through these constructors and
+# all of them share one compiled (and cached) search.
+
+
+@njit(cache=True, inline="always")
+def make_flags(track, keep):
+    """The flags argument (track, keep_touched)."""
+    return (np.bool_(track), np.bool_(keep))
+
+
+@njit(cache=True, inline="always")
+def make_goal(tmark, stamp, n_targets, bound):
+    """The goal argument; tmark an int64 array (nodes with tmark[v] == stamp are targets)."""
+    return (tmark, np.int64(stamp), np.int64(n_targets), np.float64(bound))
+
+
+@njit(cache=True, inline="always")
+def make_heur(points, target, hscale, lm, slack):
+    """The heur argument (A* towards target when target >= 0, see ``search``)."""
+    return (points, np.int64(target), np.float64(hscale), lm, np.float64(slack))
+
+
+@njit(cache=True, inline="always")
+def make_region(rlab, rval):
+    """The region argument: with rval >= 0 only nodes with rlab[v] == rval are expanded."""
+    return (rlab, np.int64(rval))
+
+
 @njit(cache=True, inline="always")
 def workspace(n, n_track=1):
     """Buffers of one search over n nodes: (pred, label, hkeys, hnodes, hpos, hv, touched).
@@ -164,19 +195,19 @@ def workspace(n, n_track=1):
 @njit(cache=True, inline="always")
 def dijkstra_only():
     """The heur argument of a plain Dijkstra search."""
-    return (np.empty((0, 0)), -1, 0.0, np.empty((0, 0)), 0.0)
+    return make_heur(np.empty((0, 0)), -1, 0.0, np.empty((0, 0)), 0.0)
 
 
 @njit(cache=True, inline="always")
 def no_target():
     """The goal argument of a search that runs to completion."""
-    return (np.zeros(1, dtype=np.bool_), True, 0, INF)
+    return make_goal(np.zeros(1, dtype=np.int64), 0, 0, INF)
 
 
 @njit(cache=True, inline="always")
 def everywhere():
     """The region argument of a search that expands every node."""
-    return (np.empty(0, dtype=np.int64), -1)
+    return make_region(np.empty(0, dtype=np.int64), -1)
 
 
 @njit(cache=True, inline="always")

@@ -22,7 +22,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .dijkstra import dijkstra_only, everywhere, no_target, reset, search, workspace
+from .dijkstra import (dijkstra_only, everywhere, make_flags, make_goal, make_region, no_target,
+                       reset, search, workspace)
 
 INF = np.inf
 
@@ -400,9 +401,9 @@ def _cluster_sum(csr, source, labels, c, size, bound, restrict, dist, work, seed
     reaches ``bound``; inf also when a member is unreachable. dist is reset on exit.
     """
     seeds[0] = source
-    nt, _, total, left = search(csr, seeds, np.zeros(1), INF, dist, work, (False, True),
-                                (labels, c, size, bound), dijkstra_only(),
-                                (labels, c if restrict else -1))
+    nt, _, total, left = search(csr, seeds, np.zeros(1), INF, dist, work, make_flags(False, True),
+                                make_goal(labels, c, size, bound), dijkstra_only(),
+                                make_region(labels, c if restrict else -1))
     reset(work[6], nt, dist)
     return total if left == 0 else INF
 
@@ -478,7 +479,7 @@ def symmetric_assign(fwd_csr, bwd_csr, med, batch):
             seeds = np.full(1, med[b0 + i], dtype=np.int64)
             csr = fwd_csr if q % 2 == 0 else bwd_csr
             row = fwd[i] if q % 2 == 0 else bwd[i]
-            search(csr, seeds, np.zeros(1), INF, row, workspace(n), (False, False),
+            search(csr, seeds, np.zeros(1), INF, row, workspace(n), make_flags(False, False),
                    no_target(), dijkstra_only(), everywhere())
         for i in range(nb):
             m = b0 + i

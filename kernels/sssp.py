@@ -14,7 +14,8 @@ use A* with landmark (ALT) bounds.
 import numpy as np
 from numba import njit
 
-from .dijkstra import dijkstra_only, everywhere, reset, search, workspace
+from .dijkstra import (dijkstra_only, everywhere, make_flags, make_goal, make_heur, reset, search,
+                       workspace)
 
 INF = np.inf
 
@@ -27,7 +28,7 @@ def rows(lo, hi, csr, sources, targets, limit, out, pred_out):
     sources = (sptr, seeds, offsets): source i is the set of seeds[sptr[i]:sptr[i+1]]
     with initial distances offsets[...] (a graph node: one seed at offset 0; an
     off-graph point: its attachment nodes at the attachment costs). targets =
-    (tnodes, tmask, n_distinct): tmask[v] is True for the target nodes (n_distinct of
+    (tnodes, tmask, n_distinct): tmask[v] is 1 (int64) for the target nodes (n_distinct of
     them) and enables the early exit. pred_out (ns, n) receives the full predecessor
     row of each source (-1 at seeds and unreached nodes), or is (0, 0) for none.
     """
@@ -47,14 +48,15 @@ def rows(lo, hi, csr, sources, targets, limit, out, pred_out):
             a, b = sptr[i], sptr[i + 1]
             if all_nodes and not want_pred:
                 # the whole row: no touched list, one sequential copy and refill
-                search(csr, seeds[a:b], offsets[a:b], limit, dist, work, (False, False),
-                       (tmask, True, 0, INF), heur, region)
+                search(csr, seeds[a:b], offsets[a:b], limit, dist, work,
+                       make_flags(False, False), make_goal(tmask, 1, 0, INF), heur, region)
                 for v in range(n):
                     out[i, v] = dist[v]
                     dist[v] = INF
                 continue
-            nt = search(csr, seeds[a:b], offsets[a:b], limit, dist, work, (want_pred, True),
-                        (tmask, True, 0 if all_nodes else n_distinct, INF), heur, region)[0]
+            nt = search(csr, seeds[a:b], offsets[a:b], limit, dist, work,
+                        make_flags(want_pred, True),
+                        make_goal(tmask, 1, 0 if all_nodes else n_distinct, INF), heur, region)[0]
             if all_nodes:
                 for v in range(n):
                     out[i, v] = dist[v]
@@ -105,9 +107,9 @@ def pairs(lo, hi, csr, groups, bounds, limit, out, settled):
                     cnt += 1
             seeds[0] = usrc[i]
             target = tnodes[a] if b - a == 1 else -1  # A* needs one target
-            nt, pops, _, _ = search(csr, seeds, zero, limit, dist, work, (False, True),
-                                    (tmark, i, cnt, INF), (points, target, hscale, lm, slack),
-                                    region)
+            nt, pops, _, _ = search(csr, seeds, zero, limit, dist, work, make_flags(False, True),
+                                    make_goal(tmark, i, cnt, INF),
+                                    make_heur(points, target, hscale, lm, slack), region)
             for j in range(a, b):
                 out[tpos[j]] = dist[tnodes[j]]
             settled[i] = pops
@@ -118,7 +120,8 @@ def pairs(lo, hi, csr, groups, bounds, limit, out, settled):
 def multi_source(csr, seeds, offsets, limit, tmask, n_targets):
     """One search from several seeds with initial distances offsets.
 
-    Stops once the n_targets nodes with tmask True are settled (n_targets 0: all).
+    Stops once the n_targets nodes with tmask[v] == 1 (int64 marks) are settled
+    (n_targets 0: all).
     Returns (dist, nearest seed index into seeds (-1 unreached), predecessor (-1)).
     """
     n = csr[0].shape[0] - 1
@@ -127,8 +130,8 @@ def multi_source(csr, seeds, offsets, limit, tmask, n_targets):
     pred, label = work[0], work[1]
     pred[:] = -1
     label[:] = -1
-    search(csr, seeds, offsets, limit, dist, work, (True, False), (tmask, True, n_targets, INF),
-           dijkstra_only(), everywhere())
+    search(csr, seeds, offsets, limit, dist, work, make_flags(True, False),
+           make_goal(tmask, 1, n_targets, INF), dijkstra_only(), everywhere())
     return dist, label, pred
 
 
@@ -145,10 +148,11 @@ def astar(csr, points, source, target, hscale):
     dist = np.full(n, INF)
     work = workspace(n, n)
     work[0][:] = -1
-    tmark = np.zeros(n, dtype=np.bool_)
-    tmark[target] = True
+    tmark = np.zeros(n, dtype=np.int64)
+    tmark[target] = 1
     seeds = np.full(1, source, dtype=np.int64)
-    _, pops, total, left = search(csr, seeds, np.zeros(1), INF, dist, work, (True, False),
-                                  (tmark, True, 1, INF),
-                                  (points, target, hscale, np.empty((0, 0)), 0.0), everywhere())
+    _, pops, total, left = search(csr, seeds, np.zeros(1), INF, dist, work,
+                                  make_flags(True, False), make_goal(tmark, 1, 1, INF),
+                                  make_heur(points, target, hscale, np.empty((0, 0)), 0.0),
+                                  everywhere())
     return (total if left == 0 else INF), work[0], pops
