@@ -16,7 +16,6 @@ minimises it.
 import numpy as np
 
 from . import search as _search
-from ._parallel import run_ranges
 from ._validation import (as_array, check_choice, check_int, check_nodes, check_points,
                           check_random_state)
 from .exceptions import DisconnectedGraphError, InvalidInputError, NotFittedError
@@ -491,9 +490,8 @@ def _voronoi(g, k, direction, init, max_iter, n_cand, rng):
         cur = np.bincount(labels, weights=cost, minlength=k)
         # sampled candidates are scored inside their cluster (3x faster; a candidate that
         # wins there wins on the whole graph); n_candidates=None scores on the whole graph
-        new_med = np.empty(k, dtype=np.int64)
-        run_ranges(_kk.graph_medoid_update, np.arange(k + 1), W, WT, mode, labels, sizes, ptr,
-                   cand, cur, n_cand is not None, new_med, np.empty(k))
+        new_med, _ = _kk.graph_medoid_update(W, WT, mode, labels, sizes, ptr, cand, cur,
+                                            n_cand is not None)
         if np.array_equal(new_med, med):
             break
         med = new_med

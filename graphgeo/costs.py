@@ -54,9 +54,6 @@ ADAPTIVE_RTOL = 1e-7
 #: Hermite rules (node derivative tensors, d + 1 weighted sums per node) up to this dimension;
 #: above it the node tensors cost more than the interior points they save
 HERMITE_MAX_DIM = 12
-#: ranges of segments of the per-segment kernels (fixed order, bisection) spread over the
-#: threads
-_SEGMENT_CHUNKS = 256
 #: float64 entries of per-node data (roots table, derivative tensors, inverses) held at once by
 #: the adaptive kernels; larger graphs are processed in groups of consecutive segments
 NODE_MEMORY_BUDGET = 1 << 25
@@ -134,10 +131,9 @@ def _fixed(metric, a_pts, ia, ib, b_pts, quadrature):
     max_norm = metric.max_norm
     rec = metric.kernel_record()
     if rec is not None:
-        run_ranges(_seg.costs_fixed, chunk_bounds(n, _SEGMENT_CHUNKS), a_pts, b_pts,
-                   np.ascontiguousarray(ia, dtype=np.int64),
-                   np.ascontiguousarray(ib, dtype=np.int64), tq, wq, rec.params,
-                   work_size(rec.family, metric.dim), *rec.form, R, A, worst)
+        _seg.costs_fixed(a_pts, b_pts, np.ascontiguousarray(ia, dtype=np.int64),
+                         np.ascontiguousarray(ib, dtype=np.int64), tq, wq, rec.params,
+                         work_size(rec.family, metric.dim), *rec.form, R, A, worst)
         _check_finite(R, a_pts, ia, b_pts, ib)
     else:
         R, A, worst = generic_segment_costs(metric, a_pts[ia], b_pts[ib], tq, wq, max_norm)
@@ -227,10 +223,11 @@ def _bisect_adaptive(rec, P, ea, eb, rtol):
     worst = np.zeros(n)
     depth = np.zeros(n, dtype=np.int64)
     tq, wq = gauss_legendre(8)
-    run_ranges(_seg.costs_bisect, chunk_bounds(n, _SEGMENT_CHUNKS), P, P,
-               np.ascontiguousarray(ea, dtype=np.int64), np.ascontiguousarray(eb, dtype=np.int64),
-               tq, wq, rec.params, work_size(rec.family, P.shape[1]), *rec.form,
-               (float(rtol), _ad.ADAPTIVE_MAX_DEPTH), R, A, worst, depth)
+    with numba.parallel_chunksize(1):
+        _seg.costs_bisect(P, P, np.ascontiguousarray(ea, dtype=np.int64),
+                          np.ascontiguousarray(eb, dtype=np.int64), tq, wq, rec.params,
+                          work_size(rec.family, P.shape[1]), *rec.form,
+                          (float(rtol), _ad.ADAPTIVE_MAX_DEPTH), R, A, worst, depth)
     level = np.where(np.any(P[ea] != P[eb], axis=1), 4, 0).astype(np.int8)
     return R, A, worst, level
 

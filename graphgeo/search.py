@@ -10,7 +10,6 @@ import numpy as np
 
 from . import cells as _cells
 from ._memmap import release
-from ._parallel import chunk_bounds, run_ranges
 from ._validation import (check_choice, check_endpoints, check_int, check_limit, check_node,
                           check_nodes, check_pairs)
 from .curves import Path
@@ -175,8 +174,8 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
     else:
         t_nodes = tgt
     t_new = lay.inv[t_nodes]  # column c reads the renumbered node of t_nodes[c]
-    tmask = np.zeros(n, dtype=np.int64)  # target marks (1) of the search kernels
-    tmask[t_new] = 1
+    tmask = np.zeros(n, dtype=np.bool_)
+    tmask[t_new] = True
     n_distinct = int(tmask.sum())
     targets_arg = (t_new, tmask, n_distinct)
     width = len(t_nodes)
@@ -205,8 +204,7 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
         pv = np.empty((e - s, n), dtype=np.int64) if return_predecessors else preds
         if off_tgt:
             buf = np.empty((e - s, width))
-            run_ranges(_sssp.rows, chunk_bounds(e - s, n_chunks(e - s)), csr,
-                       (sptr, seeds, offsets), targets_arg, lim, buf, pv)
+            _sssp.rows(csr, (sptr, seeds, offsets), targets_arg, lim, buf, pv, n_chunks(e - s))
             # through the target's attached nodes: min_j d(src -> node_j) + in_cost[j]
             via = np.min(buf[:, t_pos] + tgt.in_cost[None], axis=2)
             if off_src:
@@ -215,8 +213,8 @@ def distances(g, sources=None, targets=None, limit=None, dtype=np.float64, out=N
             via[via > lim] = np.inf
             out[s:e] = via
         else:
-            run_ranges(_sssp.rows, chunk_bounds(e - s, n_chunks(e - s)), csr,
-                       (sptr, seeds, offsets), targets_arg, lim, out[s:e], pv)
+            _sssp.rows(csr, (sptr, seeds, offsets), targets_arg, lim, out[s:e], pv,
+                       n_chunks(e - s))
         if return_predecessors:
             preds[s:e] = lay.to_original_pred(pv)
         release(out, s, e)
@@ -246,8 +244,8 @@ def _astar_pairs(g, lay, s_new, t_new, lim, landmarks=None):
     settled = np.empty(n_pairs, dtype=np.int64)
     one = np.arange(n_pairs + 1, dtype=np.int64)  # one group per pair
     groups = (s_new.astype(np.int64), one, t_new.astype(np.int64), one[:-1])
-    run_ranges(_sssp.pairs, chunk_bounds(n_pairs, n_chunks(n_pairs)), lay.csr(), groups,
-               (lay.points, hscale, table, slack), lim, res, settled)
+    _sssp.pairs(lay.csr(), groups, (lay.points, hscale, table, slack), lim, res, settled,
+                n_chunks(n_pairs))
     return res, settled
 
 
@@ -288,8 +286,8 @@ def pair_distances(g, src, dst, limit=None):
         usrc, start = np.unique(src[order], return_index=True)
         tptr = np.append(start, len(order)).astype(np.int64)
         groups = (lay.inv[usrc], tptr, lay.inv[dst[order]], order.astype(np.int64))
-        run_ranges(_sssp.pairs, chunk_bounds(len(usrc), n_chunks(len(usrc))), lay.csr(), groups,
-                   dijkstra_bounds(), lim, out, np.empty(len(usrc), dtype=np.int64))
+        _sssp.pairs(lay.csr(), groups, dijkstra_bounds(), lim, out,
+                    np.empty(len(usrc), dtype=np.int64), n_chunks(len(usrc)))
     return out
 
 

@@ -22,8 +22,7 @@ kept ones only, so ties (zero-cost cycles) keep exactly one of them.
 import numpy as np
 from numba import njit, prange
 
-from .dijkstra import (dijkstra_only, everywhere, make_flags, make_goal, make_region, no_target,
-                       reset, search, workspace)
+from .dijkstra import dijkstra_only, everywhere, no_target, reset, search, workspace
 from .heap import pq_pop, pq_update
 
 INF = np.inf
@@ -154,8 +153,7 @@ def hub_rows(csr, hubs, slots, limit, store, n_chunks):
             dist = store[slots[i]]
             dist[:] = INF
             seeds[0] = hubs[i]
-            search(csr, seeds, zero, limit, dist, work, make_flags(False, False), goal, heur,
-                   region)
+            search(csr, seeds, zero, limit, dist, work, (False, False), goal, heur, region)
 
 
 @njit(cache=True, parallel=True)
@@ -244,15 +242,14 @@ def _cell(csr, cover, c, hub_rows, req, limit, out, blocking, scratch):
     # local searches: the non-hubs of the cell (region c) are expanded, the exits (hubs)
     # are end points; loc[i, :bc] for the cell's nodes, loc[i, bc + j] for exit j
     loc = np.empty((ns, bc + ne))
-    goal = no_target()
+    goal = (hub, False, 0, INF)
     heur = dijkstra_only()
     seeds = np.empty(1, dtype=np.int64)
     zero = np.zeros(1)
     touched = work[6]
     for i in range(ns):
         seeds[0] = src[i]
-        nt = search(csr, seeds, zero, limit, dist, work, make_flags(False, True), goal, heur,
-                    make_region(region, c))[0]
+        nt = search(csr, seeds, zero, limit, dist, work, (False, True), goal, heur, (region, c))[0]
         for k in range(bc):
             loc[i, k] = dist[a + k]
         for j in range(ne):

@@ -22,8 +22,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .dijkstra import (dijkstra_only, everywhere, make_flags, make_goal, make_region, no_target,
-                       reset, search, workspace)
+from .dijkstra import dijkstra_only, everywhere, no_target, reset, search, workspace
 
 INF = np.inf
 
@@ -401,18 +400,16 @@ def _cluster_sum(csr, source, labels, c, size, bound, restrict, dist, work, seed
     reaches ``bound``; inf also when a member is unreachable. dist is reset on exit.
     """
     seeds[0] = source
-    nt, _, total, left = search(csr, seeds, np.zeros(1), INF, dist, work, make_flags(False, True),
-                                make_goal(labels, c, size, bound), dijkstra_only(),
-                                make_region(labels, c if restrict else -1))
+    nt, _, total, left = search(csr, seeds, np.zeros(1), INF, dist, work, (False, True),
+                                (labels, c, size, bound), dijkstra_only(),
+                                (labels, c if restrict else -1))
     reset(work[6], nt, dist)
     return total if left == 0 else INF
 
 
-@njit(cache=True, nogil=True)
-def graph_medoid_update(lo, hi, fwd, bwd, mode, labels, sizes, cand_ptr, cand, cur_cost,
-                        restrict, best_node, best_cost):
-    """Best medoid of each cluster lo <= c < hi among its candidates (serial; the caller
-    runs ranges of clusters on threads), into best_node[c] and best_cost[c].
+@njit(cache=True, parallel=True)
+def graph_medoid_update(fwd, bwd, mode, labels, sizes, cand_ptr, cand, cur_cost, restrict):
+    """Best medoid of each cluster among its candidates.
 
     The first candidate of each cluster is its current medoid, whose exact cost
     ``cur_cost[c]`` (the sum of its members' assignment costs) is known. Cost of
@@ -422,11 +419,15 @@ def graph_medoid_update(lo, hi, fwd, bwd, mode, labels, sizes, cand_ptr, cand, c
       mode 2: the mean of both sums
     With ``restrict`` the distances are those inside the cluster's induced subgraph,
     upper bounds of the true ones, so a candidate that beats cur_cost with them is
-    a true improvement. best_cost[c] is the best candidate's cost as evaluated, cur_cost[c]
-    where the medoid stays.
+    a true improvement. Clusters are processed in parallel. Returns (best candidate
+    per cluster, its cost as evaluated; cur_cost where the medoid stays).
     """
+    k = sizes.shape[0]
     n = fwd[0].shape[0] - 1
-    for c in range(lo, hi):
+    best_node = np.empty(k, dtype=np.int64)
+    best_cost = np.empty(k)
+    for cu in prange(k):
+        c = np.int64(cu)  # the prange index is typed int64 and uint64: one compile of _cluster_sum
         best_node[c] = cand[cand_ptr[c]]
         best_cost[c] = cur_cost[c]
         if sizes[c] == 0:
@@ -455,6 +456,7 @@ def graph_medoid_update(lo, hi, fwd, bwd, mode, labels, sizes, cand_ptr, cand, c
                 bnode = j
         best_node[c] = bnode
         best_cost[c] = bcost
+    return best_node, best_cost
 
 
 @njit(cache=True, parallel=True)
@@ -479,7 +481,7 @@ def symmetric_assign(fwd_csr, bwd_csr, med, batch):
             seeds = np.full(1, med[b0 + i], dtype=np.int64)
             csr = fwd_csr if q % 2 == 0 else bwd_csr
             row = fwd[i] if q % 2 == 0 else bwd[i]
-            search(csr, seeds, np.zeros(1), INF, row, workspace(n), make_flags(False, False),
+            search(csr, seeds, np.zeros(1), INF, row, workspace(n), (False, False),
                    no_target(), dijkstra_only(), everywhere())
         for i in range(nb):
             m = b0 + i

@@ -17,16 +17,15 @@ cometrics lives in ``adaptive_nodes`` / ``adaptive_edges``.
 
 Arguments: the segments a_pts[ia[e]] -> b_pts[ib[e]]; ``okind, oparams, max_norm`` the
 1-form (max_norm > 0 rescales omega
-pointwise to that norm where it is exceeded); outputs R, A, worst, worst[e] the
+pointwise to that norm where it is exceeded; flat arguments: numba's parallel loops do
+not take nested tuples of arrays); outputs R, A, worst, worst[e] the
 largest |omega|_{G^{-1}} met on the segment before rescaling (0 without a 1-form).
-Both drivers are serial ``nogil`` kernels over a range [e_start, e_stop) of the segments;
-graphgeo.costs runs ranges on threads (graphgeo._parallel).
 """
 
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .leaves import OMEGA_NONE, metric_sq, omega_at
 
@@ -67,12 +66,11 @@ def _segment(a, b, t0, t1, tq, wq, params, okind, oparams, max_norm, work):
     return R, A, worst
 
 
-@njit(cache=True, nogil=True)
-def costs_fixed(e_start, e_stop, a_pts, b_pts, ia, ib, tq, wq, params, nwork, okind, oparams,
-                max_norm, R, A, worst):
-    """Integrate the segments e_start <= e < e_stop with the rule (tq, wq); nwork: the
-    leaf's scratch size."""
-    for e in range(e_start, e_stop):
+@njit(cache=True, parallel=True)
+def costs_fixed(a_pts, b_pts, ia, ib, tq, wq, params, nwork, okind, oparams, max_norm, R, A,
+                worst):
+    """Integrate every segment with the rule (tq, wq); nwork: the leaf's scratch size."""
+    for e in prange(ia.shape[0]):
         r, a, w = _segment(a_pts[ia[e]], b_pts[ib[e]], 0.0, 1.0, tq, wq, params, okind,
                            oparams, max_norm, np.empty(nwork))
         R[e] = r
@@ -140,14 +138,14 @@ def _bisect_one(a, b, tq, wq, params, nwork, okind, oparams, max_norm, tol):
     return Rs, As, wst, deepest
 
 
-@njit(cache=True, nogil=True)
-def costs_bisect(e_start, e_stop, a_pts, b_pts, ia, ib, tq, wq, params, nwork, okind, oparams,
-                 max_norm, tol, R, A, worst, level):
-    """Adaptive integrals of the segments e_start <= e < e_stop: the rule (tq, wq) on
-    [0, 1], then on halves of each panel whose two halves differ from it by more than
-    rtol * |R| * (panel length) in R or A (tol = (rtol, max_depth)); panels never shorter
-    than 2^-max_depth. level[e] receives the depth reached (0: one bisection)."""
-    for e in range(e_start, e_stop):
+@njit(cache=True, parallel=True)
+def costs_bisect(a_pts, b_pts, ia, ib, tq, wq, params, nwork, okind, oparams, max_norm, tol,
+                 R, A, worst, level):
+    """Adaptive integrals: the rule (tq, wq) on [0, 1], then on halves of each panel whose
+    two halves differ from it by more than rtol * |R| * (panel length) in R or A
+    (tol = (rtol, max_depth)); panels never shorter than 2^-max_depth. level[e] receives
+    the depth reached (0: one bisection)."""
+    for e in prange(ia.shape[0]):
         r, a, w, dep = _bisect_one(a_pts[ia[e]], b_pts[ib[e]], tq, wq, params, nwork, okind,
                                    oparams, max_norm, tol)
         R[e] = r

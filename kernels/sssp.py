@@ -1,34 +1,39 @@
 """Many-source shortest paths, pair queries and single-pair A* on a directed CSR graph.
 
-Thin drivers around the one search core of :mod:`.dijkstra`: one search per source;
-``rows`` and ``pairs`` are serial ``nogil`` kernels over a range of sources, with their
-own buffers (reset through a list of touched nodes so that an early-exiting search costs
-what it visits, not O(n)), that the caller runs on threads (graphgeo._parallel: a
-``parallel=True`` driver would compile several times slower, for the same speed).
-Options: a distance limit, early exit once the requested targets are settled,
-predecessors, and several seeds with initial offsets (multi-source search that also
-labels every node with its nearest seed: the graph Voronoi partition). Pair queries may
-use A* with landmark (ALT) bounds.
+Thin drivers around the one search core of :mod:`.dijkstra`: one search per source,
+sources spread over threads (prange over chunks of sources, each chunk with its own
+buffers, reset through a list of touched nodes so that an early-exiting search costs
+what it visits, not O(n)). Options: a distance limit, early exit once the requested
+targets are settled, predecessors, and several seeds with initial offsets
+(multi-source search that also labels every node with its nearest seed: the graph
+Voronoi partition). Pair queries may use A* with landmark (ALT) bounds.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .dijkstra import (dijkstra_only, everywhere, make_flags, make_goal, make_heur, reset, search,
-                       workspace)
+from .dijkstra import (dijkstra_only, everywhere, make_flags, make_goal, make_heur, make_region,
+                       reset, search, search_any, workspace)
 
 INF = np.inf
 
 
-@njit(cache=True, nogil=True)
-def rows(lo, hi, csr, sources, targets, limit, out, pred_out):
-    """out[i, c] = distance from source i to targets[c] (all nodes when targets is empty),
-    for the sources lo <= i < hi (serial; callers run ranges of sources on threads).
+@njit(cache=True)
+def _span(ch, count, n_chunks):
+    """The range [lo, hi) of items of chunk ch when count items are cut into n_chunks."""
+    per = (count + n_chunks - 1) // n_chunks
+    lo = ch * per
+    return lo, min(count, lo + per)
+
+
+@njit(cache=True, parallel=True)
+def rows(csr, sources, targets, limit, out, pred_out, n_chunks):
+    """out[i, c] = distance from source i to targets[c] (all nodes when targets is empty).
 
     sources = (sptr, seeds, offsets): source i is the set of seeds[sptr[i]:sptr[i+1]]
     with initial distances offsets[...] (a graph node: one seed at offset 0; an
     off-graph point: its attachment nodes at the attachment costs). targets =
-    (tnodes, tmask, n_distinct): tmask[v] is 1 (int64) for the target nodes (n_distinct of
+    (tnodes, tmask, n_distinct): tmask[v] is True for the target nodes (n_distinct of
     them) and enables the early exit. pred_out (ns, n) receives the full predecessor
     row of each source (-1 at seeds and unreached nodes), or is (0, 0) for none.
     """
@@ -36,9 +41,13 @@ def rows(lo, hi, csr, sources, targets, limit, out, pred_out):
     sptr, seeds, offsets = sources
     tnodes, tmask, n_distinct = targets
     n = indptr.shape[0] - 1
+    ns = sptr.shape[0] - 1
     want_pred = pred_out.shape[0] > 0
     all_nodes = tnodes.shape[0] == 0
-    if lo < hi:
+    for ch in prange(n_chunks):
+        lo, hi = _span(np.int64(ch), ns, n_chunks)  # int64: one compile of _span
+        if lo >= hi:
+            continue
         dist = np.full(n, INF)
         work = workspace(n, n)
         touched = work[6]
@@ -48,15 +57,14 @@ def rows(lo, hi, csr, sources, targets, limit, out, pred_out):
             a, b = sptr[i], sptr[i + 1]
             if all_nodes and not want_pred:
                 # the whole row: no touched list, one sequential copy and refill
-                search(csr, seeds[a:b], offsets[a:b], limit, dist, work,
-                       make_flags(False, False), make_goal(tmask, 1, 0, INF), heur, region)
+                search(csr, seeds[a:b], offsets[a:b], limit, dist, work, (False, False),
+                       (tmask, True, 0, INF), heur, region)
                 for v in range(n):
                     out[i, v] = dist[v]
                     dist[v] = INF
                 continue
-            nt = search(csr, seeds[a:b], offsets[a:b], limit, dist, work,
-                        make_flags(want_pred, True),
-                        make_goal(tmask, 1, 0 if all_nodes else n_distinct, INF), heur, region)[0]
+            nt = search(csr, seeds[a:b], offsets[a:b], limit, dist, work, (want_pred, True),
+                        (tmask, True, 0 if all_nodes else n_distinct, INF), heur, region)[0]
             if all_nodes:
                 for v in range(n):
                     out[i, v] = dist[v]
@@ -73,24 +81,26 @@ def rows(lo, hi, csr, sources, targets, limit, out, pred_out):
             reset(touched, nt, dist)
 
 
-@njit(cache=True, nogil=True)
-def pairs(lo, hi, csr, groups, bounds, limit, out, settled):
+@njit(cache=True, parallel=True)
+def pairs(csr, groups, bounds, limit, out, settled, n_chunks):
     """Pair queries grouped by source: out[tpos[j]] = dist(usrc[i] -> tnodes[j]) for j in
-    tptr[i]:tptr[i+1], groups = (usrc, tptr, tnodes, tpos), for the sources
-    lo <= i < hi (serial; callers run ranges of sources on threads); one search per
-    source, which stops once its own targets are settled; settled[i] = the nodes it
-    popped.
+    tptr[i]:tptr[i+1], groups = (usrc, tptr, tnodes, tpos); one search per source, which
+    stops once its own targets are settled; settled[i] = the nodes it popped.
 
     bounds = (points, hscale, lm, slack): a source with a single target is searched by
     A* with the estimate of :func:`.dijkstra.estimate` when hscale > 0 or lm has
     columns (lm is (n, 2 L) landmark distances, or (n, 0)); pass hscale 0 and an (n, 0)
-    lm for Dijkstra everywhere. Buffers are reset through the touched list, so a query
-    costs what it visits.
+    lm for Dijkstra everywhere. Parallel over sources, per-chunk buffers reset through
+    the touched list, so a query costs what it visits.
     """
     usrc, tptr, tnodes, tpos = groups
     points, hscale, lm, slack = bounds
     n = csr[0].shape[0] - 1
-    if lo < hi:
+    ns = usrc.shape[0]
+    for ch in prange(n_chunks):
+        lo, hi = _span(np.int64(ch), ns, n_chunks)  # int64: one compile of _span
+        if lo >= hi:
+            continue
         dist = np.full(n, INF)
         work = workspace(n)
         region = everywhere()
@@ -107,9 +117,9 @@ def pairs(lo, hi, csr, groups, bounds, limit, out, settled):
                     cnt += 1
             seeds[0] = usrc[i]
             target = tnodes[a] if b - a == 1 else -1  # A* needs one target
-            nt, pops, _, _ = search(csr, seeds, zero, limit, dist, work, make_flags(False, True),
-                                    make_goal(tmark, i, cnt, INF),
-                                    make_heur(points, target, hscale, lm, slack), region)
+            nt, pops, _, _ = search(csr, seeds, zero, limit, dist, work, (False, True),
+                                    (tmark, i, cnt, INF), (points, target, hscale, lm, slack),
+                                    region)
             for j in range(a, b):
                 out[tpos[j]] = dist[tnodes[j]]
             settled[i] = pops
@@ -130,8 +140,10 @@ def multi_source(csr, seeds, offsets, limit, tmask, n_targets):
     pred, label = work[0], work[1]
     pred[:] = -1
     label[:] = -1
-    search(csr, seeds, offsets, limit, dist, work, make_flags(True, False),
-           make_goal(tmask, 1, n_targets, INF), dijkstra_only(), everywhere())
+    search_any(csr, seeds, offsets, limit, dist, work, make_flags(True, False),
+               make_goal(tmask, 1, n_targets, INF),
+               make_heur(np.empty((0, 0)), -1, 0.0, np.empty((0, 0)), 0.0),
+               make_region(np.empty(0, dtype=np.int64), -1))
     return dist, label, pred
 
 
@@ -151,8 +163,8 @@ def astar(csr, points, source, target, hscale):
     tmark = np.zeros(n, dtype=np.int64)
     tmark[target] = 1
     seeds = np.full(1, source, dtype=np.int64)
-    _, pops, total, left = search(csr, seeds, np.zeros(1), INF, dist, work,
-                                  make_flags(True, False), make_goal(tmark, 1, 1, INF),
-                                  make_heur(points, target, hscale, np.empty((0, 0)), 0.0),
-                                  everywhere())
+    _, pops, total, left = search_any(csr, seeds, np.zeros(1), INF, dist, work,
+                                      make_flags(True, False), make_goal(tmark, 1, 1, INF),
+                                      make_heur(points, target, hscale, np.empty((0, 0)), 0.0),
+                                      make_region(np.empty(0, dtype=np.int64), -1))
     return (total if left == 0 else INF), work[0], pops

@@ -68,7 +68,7 @@ def test_second_process_compiles_nothing_and_first_compiles_each_kernel_once(tmp
     first = _run(tmp_path)
     # the workload compiles the edge kernels and the search core ...
     assert "graphgeo.kernels.adaptive_edges.adaptive_edges" in first
-    assert "graphgeo.kernels.dijkstra.search" in first
+    assert "graphgeo.kernels.dijkstra.search_any" in first
     # ... each for one argument signature: no literal-typed or dtype variants (a literal 0
     # passed to a helper, int32 vs int64 indices, bool vs int64 marks compile it twice)
     twice = {name: n for name, n in first.items() if n > 1}
