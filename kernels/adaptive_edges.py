@@ -10,7 +10,12 @@ and directions with the Cholesky work arrays ``wk`` of ``_chol_norm4`` and their
 Integer arguments of the helpers are passed as ``np.int64`` values, never as literal
 constants or counters initialised with one: numba compiles (and caches) a callee once per
 distinct argument type, and a literal 0 is a type of its own (``Literal[int](0)``), so
-``f(0)`` and ``f(i)`` would compile ``f`` twice, and the whole call tree below it.
+``f(0)`` and ``f(i)`` would compile ``f`` twice, and the whole call tree below it. Two
+literal specialisations are kept on purpose, so that the weights stay bitwise what they
+were: ``_point_weights(4, ...)`` (the level-1 point t = 1/2: the exponent j (8 - j) = 16
+of the roots products is then a constant, which fastmath evaluates in another order than
+the loop of ``_ipow``, 1 ulp apart on Mahalanobis-weighted cometrics) and ``_wsum`` on
+blocks of four rows.
 """
 
 import math
@@ -121,7 +126,7 @@ def _gl_panel(pa, v, t0, t1, tq, wq, W, Cb, cd, form, sc):
             else:
                 for k in range(K):
                     W[p, k] = 0.0
-        _wsum(W, np.int64(4), MtT, Cb)
+        _wsum(W, 4, MtT, Cb)  # literal 4: see the module docstring
         _finish4(Cb, np.int64(0), cd, form, sc)
         for p in range(nb):
             if ono[p] > worst:
@@ -397,7 +402,7 @@ def adaptive_edges(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, oki
             s_tab[nact] = tab
             s_eta[nact] = eta
             s_wst[nact] = wst
-            _point_weights(np.int64(4), tab, table, ia, ib, eta, bk, P, v, cd, Wb, nact, sc)
+            _point_weights(4, tab, table, ia, ib, eta, bk, P, v, cd, Wb, nact, sc)
             r_s[nact] = nact
             r_t[nact] = 0.5
             nact += 1
@@ -488,7 +493,7 @@ def adaptive_edges(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, oki
                             for i in range(d):
                                 Z4[p, i] = pa[i] + t * v[i]
                                 V4[p, i] = v[i]
-                        _wsum(Wx, np.int64(GV), MtT, Cx)
+                        _wsum(Wx, GV, MtT, Cx)  # literal: see the module docstring
                         _finish4(Cx, np.int64(0), cd, form, sc)
                     for p in range(nnew):
                         j = level_new[lv - 1, p]
