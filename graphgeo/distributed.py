@@ -16,8 +16,7 @@ dask.distributed is imported lazily; install it with ``pip install graphgeo[dask
 import numpy as np
 
 from ._optional import require
-from ._validation import check_bool, check_endpoints, check_int, check_limit, check_pairs
-from ._verbose import progress_bar
+from ._validation import check_endpoints, check_int, check_limit, check_pairs
 from .search import dijkstra_bounds
 from .exceptions import InvalidInputError
 from .kernels import sssp as _sssp
@@ -69,7 +68,7 @@ def _completed(futures):
 
 
 def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float64, out=None,
-              block_size=256, retries=3, verbose=False):
+              block_size=256, retries=3):
     """Like ``g.distances`` (same arguments and result), computed on a Dask cluster.
 
     Parameters
@@ -79,8 +78,6 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
     targets : node indices or None (all nodes)
     block_size : sources per task
     retries : reruns of a task that raised (a lost worker's tasks are rerun anyway)
-    verbose : bool, default False; show a progress bar (tqdm, on stderr) counting the
-        sources whose rows came back, block by block as the tasks finish
     """
     from .attach import Attachment
 
@@ -95,7 +92,6 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
         )
     block_size = check_int(block_size, "block_size", low=1)
     retries = check_int(retries, "retries", low=0)
-    verbose = check_bool(verbose, "verbose")
     dtype = np.dtype(dtype)
     if dtype not in (np.float64, np.float32):
         raise InvalidInputError(f"dtype must be float64 or float32; received {dtype}.")
@@ -123,25 +119,20 @@ def distances(g, client, sources=None, targets=None, limit=None, dtype=np.float6
         fut = client.submit(_rows_task, csr, sptr, lay.inv[seeds], offsets, tgt_new, lim, dtype,
                             retries=retries, pure=False)
         futures[fut.key] = (fut, s, e)
-    with progress_bar(verbose, total=len(src), desc="distances", unit="source") as bar:
-        for fut, block in _completed([f for f, _, _ in futures.values()]):
-            _, s, e = futures[fut.key]
-            out[s:e] = block
-            bar.update(e - s)
+    for fut, block in _completed([f for f, _, _ in futures.values()]):
+        _, s, e = futures[fut.key]
+        out[s:e] = block
     if isinstance(out, np.memmap):
         out.flush()
     return out
 
 
-def pair_distances(g, client, src, dst, limit=None, block_size=1024, retries=3, verbose=False):
-    """Like ``g.pair_distances``, with blocks of distinct sources as Dask tasks;
-    ``verbose=True`` shows a progress bar (tqdm, on stderr) counting the pairs answered,
-    block by block as the tasks finish."""
+def pair_distances(g, client, src, dst, limit=None, block_size=1024, retries=3):
+    """Like ``g.pair_distances``, with blocks of distinct sources as Dask tasks."""
     client = _client(client)
     src, dst = check_pairs(src, dst, g.n_nodes)
     block_size = check_int(block_size, "block_size", low=1)
     retries = check_int(retries, "retries", low=0)
-    verbose = check_bool(verbose, "verbose")
     lim = check_limit(limit)
     out = np.empty(len(src))
     if len(src) == 0:
@@ -159,8 +150,6 @@ def pair_distances(g, client, src, dst, limit=None, block_size=1024, retries=3, 
         futures.append(client.submit(_pairs_task, csr, lay.inv[usrc[b:e]], tptr,
                                      lay.inv[dst[order[lo:hi]]], order[lo:hi], lim,
                                      retries=retries, pure=False))
-    with progress_bar(verbose, total=len(src), desc="pair distances", unit="pair") as bar:
-        for _, (pos, vals) in _completed(futures):
-            out[pos] = vals
-            bar.update(len(pos))
+    for _, (pos, vals) in _completed(futures):
+        out[pos] = vals
     return out
