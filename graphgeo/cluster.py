@@ -415,11 +415,8 @@ def _multi_source(g, seeds):
 
 
 def _csr_arrays(W):
-    """(indptr, indices, data) with the dtypes of the search layout's CSR (int64, int32
-    below 2**31 - 1 nodes, float64), so that the search core compiles once for both."""
-    idx_type = np.int32 if W.shape[0] < 2**31 - 1 else np.int64
     return (np.ascontiguousarray(W.indptr, dtype=np.int64),
-            np.ascontiguousarray(W.indices, dtype=idx_type),
+            np.ascontiguousarray(W.indices, dtype=np.int64),
             np.ascontiguousarray(W.data, dtype=np.float64))
 
 

@@ -31,7 +31,6 @@ import numba
 import numpy as np
 
 from ._device import resolve_device
-from ._parallel import chunk_bounds, run_ranges
 from ._validation import (check_float, check_int, check_metric, check_nodes, check_points,
                           check_quadrature)
 from .exceptions import InvalidInputError, NotSPDError
@@ -388,11 +387,11 @@ def _fused_adaptive(rec, P, ea, eb, rtol):
         nodes = tuple(b[:m] if len(b) else b for b in bufs)
         table, Ln, onn = nodes[0], nodes[1], nodes[5]
         Pg = np.ascontiguousarray(Pg)
-        # the kernels run on ranges of their items, on threads with dynamic scheduling:
-        # threads that finish early take the next range instead of waiting for a thread
-        # that another process slowed down (a static split loses ~15% on a loaded machine)
-        run_ranges(_an.adaptive_nodes, chunk_bounds(m, 1024, _ad.WSUM_VECTORS), Pg, data,
-                   use_table, hermite, *form[:2], nodes)
+        # dynamic scheduling of the kernels' chunks (parallel_chunksize(1)): threads that
+        # finish early take the next chunk instead of waiting for a thread that another
+        # process slowed down (the default static split loses ~15% on a loaded machine)
+        with numba.parallel_chunksize(1):
+            _an.adaptive_nodes(Pg, data, use_table, hermite, *form[:2], nodes)
         bad = ~np.isfinite(Ln[:, 0])
         if bad.any():
             z = Pg[int(np.flatnonzero(bad)[0])]
@@ -406,11 +405,13 @@ def _fused_adaptive(rec, P, ea, eb, rtol):
         ends = tuple(x[:ne] for x in ebufs)
         # the segments' endpoint data, node by node (segment ends grouped by node)
         order = _stable_order(np.concatenate([eag, ebg]), m)
-        run_ranges(_an.adaptive_ends, chunk_bounds(len(order), 1024), order, Pg, eag, ebg,
-                   nodes, (diag, hermite, hermite and K > 0), inv_scale, *form, ends)
-        run_ranges(_ae.adaptive_edges, chunk_bounds(ne, 64 * nthreads), Pg, (eag, ebg), data,
-                   table, use_table, onn, ends, *form, rules,
-                   (R[s:e], A[s:e], worst[s:e], level[s:e]))
+        with numba.parallel_chunksize(1):
+            _an.adaptive_ends(order, Pg, eag, ebg, nodes, (diag, hermite, hermite and K > 0),
+                              inv_scale, *form, ends)
+        nchunks = int(min(ne, 64 * nthreads))
+        with numba.parallel_chunksize(1):
+            _ae.adaptive_edges(Pg, (eag, ebg), data, table, use_table, onn, ends, *form,
+                               rules, nchunks, (R[s:e], A[s:e], worst[s:e], level[s:e]))
     return R, A, worst, level
 
 

@@ -181,7 +181,7 @@ class Landmarks:
         count = max(1, min(count, n))
         fwd_csr = lay.csr()
         rev_csr = lay.reverse_csr()
-        none = np.zeros(1, dtype=np.int64)  # no target marks
+        none = np.zeros(1, dtype=np.bool_)
         fwd = np.empty((count, n))
         rev = np.empty((count, n))
 

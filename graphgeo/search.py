@@ -423,7 +423,7 @@ def multi_source(g, seeds, offsets=None, limit=None):
             )
     lay = g.search_cache
     dist, label, pred = _sssp.multi_source(lay.csr(), lay.inv[seeds], offs, check_limit(limit),
-                                           np.zeros(1, dtype=np.int64), 0)
+                                           np.zeros(1, dtype=np.bool_), 0)
     return dist[lay.inv], label[lay.inv], lay.to_original_pred(pred)
 
 
@@ -472,8 +472,8 @@ def shortest_path_between(g, z0, z1, method="astar", limit=None, landmarks="auto
         seeds, offs = s_att.nodes[0], s_att.out_cost[0]
     t_nodes = np.array([t_node]) if t_att is None else np.unique(t_att.nodes[0])
     lay = g.search_cache
-    tmask = np.zeros(n, dtype=np.int64)  # target marks (1) of the search kernels
-    tmask[lay.inv[t_nodes]] = 1
+    tmask = np.zeros(n, dtype=np.bool_)
+    tmask[lay.inv[t_nodes]] = True
     dist, _, pred = _sssp.multi_source(lay.csr(), lay.inv[seeds], offs, check_limit(limit),
                                        tmask, len(t_nodes))
     dist, pred = dist[lay.inv], lay.to_original_pred(pred)

@@ -34,7 +34,7 @@ more accurate than rtol; the estimate is no bound (bench/edge_weights.py
 observes errors up to ~2 rtol, on segments accepted at level 1). A segment no
 level accepts is integrated by recursive bisection with 8-point Gauss-Legendre
 panels (exponential weights).
-Evaluation is blocked (``adaptive_edges``, ``adaptive_nodes``): the points of several
+Evaluation is blocked (``_edges_range``, ``_nodes_range``): the points of several
 segments (the nodes: four at a time, their d + 1 weight vectors each) share one pass
 over the packed M_k (``_wsum``, ~17 GFMA/s per core at d = 8, about twice the
 throughput of one or two points per pass) and their Cholesky solves run four side by
@@ -46,8 +46,7 @@ bounds every skipped interior weight by exp(-qcut) as long as the t(1 - t)
 factor stays below exp(_PSI_MAX / 4) (longer segments use exponentials).
 
 Kernels: ``adaptive_nodes`` and ``adaptive_ends`` (kernels/adaptive_nodes.py), then
-``adaptive_edges`` (kernels/adaptive_edges.py), serial ``nogil`` kernels over a range of
-their items that the caller runs on threads (graphgeo._parallel). They take the packed cometric
+``adaptive_edges`` (kernels/adaptive_edges.py). They take the packed cometric
 ``cd = (cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut)``: C(z) = C0p +
 sum_k exp(-q_k(z) inv_scale) M_k with MtT[j, k] the packed lower triangle (or the
 diagonal, diag) of M_k, zero rows up to a multiple of WSUM_ROWS; cT (d, K) and wdT (d, K)

@@ -6,22 +6,12 @@ recursive bisection (``_bisect``).
 Scratch shared by the helpers of one serial range (``sc``): (z, xb, ib_, om, Z4, V4, wk,
 fo, go, ono): a point, the exponent and integer buffers of the weights, omega, four points
 and directions with the Cholesky work arrays ``wk`` of ``_chol_norm4`` and their results.
-
-Integer arguments of the helpers are passed as ``np.int64`` values, never as literal
-constants or counters initialised with one: numba compiles (and caches) a callee once per
-distinct argument type, and a literal 0 is a type of its own (``Literal[int](0)``), so
-``f(0)`` and ``f(i)`` would compile ``f`` twice, and the whole call tree below it. Two
-literal specialisations are kept on purpose, so that the weights stay bitwise what they
-were: ``_point_weights(4, ...)`` (the level-1 point t = 1/2: the exponent j (8 - j) = 16
-of the roots products is then a constant, which fastmath evaluates in another order than
-the loop of ``_ipow``, 1 ulp apart on Mahalanobis-weighted cometrics) and ``_wsum`` on
-blocks of four rows.
 """
 
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .adaptive import (_PSI_MAX, WSUM_VECTORS, _canonical, _exp_weights, _qform_dir,
                        _table_weights, _wsum)
@@ -126,8 +116,8 @@ def _gl_panel(pa, v, t0, t1, tq, wq, W, Cb, cd, form, sc):
             else:
                 for k in range(K):
                     W[p, k] = 0.0
-        _wsum(W, 4, MtT, Cb)  # literal 4: see the module docstring
-        _finish4(Cb, np.int64(0), cd, form, sc)
+        _wsum(W, 4, MtT, Cb)
+        _finish4(Cb, 0, cd, form, sc)
         for p in range(nb):
             if ono[p] > worst:
                 worst = ono[p]
@@ -243,26 +233,16 @@ def _bisect(pa, v, Rl, Al, wst, tq, wq, max_depth, rtol, Wx, Cx, cd, form, sc, s
     return Rs, As, wst
 
 
-#: segments integrated together by ``adaptive_edges``: their level-1 points (t = 1/2) form
+#: segments integrated together by ``_edges_range``: their level-1 points (t = 1/2) form
 #: one ``_wsum`` block, the level-2 points (t = 1/4, 3/4) of those level 1 does not accept
 #: at most two
 EDGE_BLOCK = 4
 
 
-@njit(cache=True, nogil=True, fastmath=_FM)
-def adaptive_edges(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, okind, oparams,
-                   max_norm, rules, out):
-    """Adaptive integrals of R and A over the segments P[ea[e]] -> P[eb[e]],
-    e_start <= e < e_stop (serial; the caller runs ranges on threads).
-
-    seg = (ea, eb); cd: the packed cometric (kernels/adaptive.py); table, onn: the roots
-    table and |omega| of ``adaptive_nodes``; ends: the endpoint data of ``adaptive_ends``;
-    okind, oparams, max_norm: the 1-form; rules = (hermite, rtol, RULES_HERMITE, RULES_VALUES,
-    level_new, tq, wq, max_depth), tq, wq the Gauss-Legendre panel rule of the fallback;
-    out = (R, A, worst, level). level[e] receives the accepted level
-    (1..3) or 4 for the bisection fallback. Each segment is integrated in a
-    canonical orientation (lexicographic order of its endpoints), so a -> b and
-    b -> a give bitwise the same R and opposite A.
+@njit(cache=True, fastmath=_FM)
+def _edges_range(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, okind, oparams,
+                 max_norm, rules, out):
+    """The segments e_start <= e < e_stop of ``adaptive_edges`` (serial).
 
     EDGE_BLOCK segments at a time: (a) per segment, the endpoint data and the weights of
     its level-1 point; (b) the level-1 points of the block together (``_block_points``:
@@ -338,7 +318,7 @@ def adaptive_edges(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, oki
     for e0 in range(e_start, e_stop, NB):
         nblk = min(NB, e_stop - e0)
         # (a) endpoint data, level-1/2 weights
-        nact = np.int64(0)
+        nact = 0
         for s in range(nblk):
             e = e0 + s
             ia, ib, sgn = _canonical(P, ea[e], eb[e])
@@ -410,14 +390,14 @@ def adaptive_edges(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, oki
             continue
         # (b) level 1 (t = 1/2) of the block
         _block_points(Wb, nact, Cb, rows, s_v, P, s_ia, cd, form, sc, blk)
-        n2 = np.int64(0)
+        n2 = 0
         for s in range(nact):
             df0 = s_df[s, 0]
             df1 = s_df[s, 1]
             dg0 = s_dg[s, 0]
             dg1 = s_dg[s, 1]
             herm_a = s_herma[s]
-            Rprev, Aprev = _rule_value(np.int64(0), s_F, s_G, s, hermite, herm_a, rules_h, rules_v, df0,
+            Rprev, Aprev = _rule_value(0, s_F, s_G, s, hermite, herm_a, rules_h, rules_v, df0,
                                        df1, dg0, dg1)
             s_done[s] = False
             s_lev[s] = 0
@@ -429,7 +409,7 @@ def adaptive_edges(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, oki
                 s_bad[s] = True
                 continue
             s_bad[s] = False
-            Rl, Al = _rule_value(np.int64(1), s_F, s_G, s, hermite, herm_a, rules_h, rules_v, df0, df1, dg0,
+            Rl, Al = _rule_value(1, s_F, s_G, s, hermite, herm_a, rules_h, rules_v, df0, df1, dg0,
                                   dg1)
             s_lev[s] = 1
             err = max(abs(Rl - Rprev), abs(Al - Aprev))
@@ -452,7 +432,7 @@ def adaptive_edges(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, oki
         if n2 > 0:
             _block_points(Wb, 2 * n2, Cb, rows, s_v, P, s_ia, cd, form, sc, blk)
         # (d) per segment: level-2 acceptance, then level 3 and the bisection fallback
-        r2 = np.int64(0)
+        r2 = 0
         for s in range(nact):
             e = s_e[s]
             wst = s_wst[s]
@@ -493,8 +473,8 @@ def adaptive_edges(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, oki
                             for i in range(d):
                                 Z4[p, i] = pa[i] + t * v[i]
                                 V4[p, i] = v[i]
-                        _wsum(Wx, GV, MtT, Cx)  # literal: see the module docstring
-                        _finish4(Cx, np.int64(0), cd, form, sc)
+                        _wsum(Wx, GV, MtT, Cx)
+                        _finish4(Cx, 0, cd, form, sc)
                     for p in range(nnew):
                         j = level_new[lv - 1, p]
                         if lv == 3:
@@ -550,3 +530,25 @@ def adaptive_edges(e_start, e_stop, P, seg, cd, table, use_table, onn, ends, oki
             A[e] = s_sgn[s] * Al
             worst[e] = wst
             level[e] = lev
+
+
+@njit(cache=True, parallel=True)
+def adaptive_edges(P, seg, cd, table, use_table, onn, ends, okind, oparams, max_norm, rules,
+                   nchunks, out):
+    """Adaptive integrals of R and A over the segments P[ea[e]] -> P[eb[e]].
+
+    seg = (ea, eb); cd: the packed cometric (kernels/adaptive.py); table, onn: the roots
+    table and |omega| of ``adaptive_nodes``; ends: the endpoint data of ``adaptive_ends``;
+    okind, oparams, max_norm: the 1-form; rules = (hermite, rtol, RULES_HERMITE, RULES_VALUES,
+    level_new, tq, wq, max_depth), tq, wq the Gauss-Legendre panel rule of the fallback;
+    out = (R, A, worst, level). level[e] receives the accepted level
+    (1..3) or 4 for the bisection fallback. Each segment is integrated in a
+    canonical orientation (lexicographic order of its endpoints), so a -> b and
+    b -> a give bitwise the same R and opposite A. The segments are split into
+    ``nchunks`` contiguous ranges run in parallel.
+    """
+    n = seg[0].shape[0]
+    for c in prange(nchunks):
+        _edges_range(c * n // nchunks, (c + 1) * n // nchunks, P, seg, cd, table, use_table, onn,
+                     ends, okind, oparams, max_norm, rules, out)
+

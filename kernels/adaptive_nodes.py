@@ -1,36 +1,22 @@
 """Per-node and per-segment-end data of the adaptive quadrature (see kernels/adaptive.py):
 ``adaptive_nodes`` computes, once per node, the cometric's factor, inverse, derivative
 tensors, roots table and omega; ``adaptive_ends`` turns them into each segment's end values
-and derivatives, visiting the segment ends node by node.
-
-Both are serial ``nogil`` kernels over a range of their items: graphgeo.costs runs ranges
-on threads (graphgeo._parallel), which compiles much faster than a ``parallel=True``
-driver around them and runs as fast."""
+and derivatives, visiting the segment ends node by node."""
 
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .adaptive import WSUM_VECTORS, _canonical, _qforms, _wsum
 from .leaves import OMEGA_NONE, OMEGA_RBF, omega_at, omega_jacobian
 from .linalg import _FM, _deriv_quad, _exp_neg, _factor, _gnorm, _inverse_packed, _solve_norm, _sym_quad
 
 
-@njit(cache=True, nogil=True, fastmath=_FM)
-def adaptive_nodes(a_start, a_stop, P, cd, use_table, hermite, okind, oparams, nodes):
-    """Per-node data of the adaptive rules (see the section comment) for the nodes
-    a_start <= a < a_stop (serial; the caller runs ranges on threads, a_start a multiple
-    of WSUM_VECTORS), WSUM_VECTORS nodes at a time: their (d + 1 or 1) weight vectors each
-    go through one ``_wsum``.
-
-    cd: the packed cometric (kernels/adaptive.py); okind, oparams: the 1-form;
-    nodes = (table, Ln, Gn, Sn, omn, onn, Jn), written:
-    the factor of C (packed Cholesky, or the diagonal; NaN when not SPD),
-    the dense inverse Gn[a] = C^{-1} (full family), the derivative tensors
-    Sn[a, i] = sum_k w_k dq_k/dz_i M_k (hermite), the
-    roots table (use_table), omega, |omega|_{C} and the omega Jacobian (hermite, RBF).
-    """
+@njit(cache=True, fastmath=_FM)
+def _nodes_range(a_start, a_stop, P, cd, use_table, hermite, okind, oparams, nodes):
+    """The nodes a_start <= a < a_stop of ``adaptive_nodes`` (serial), WSUM_VECTORS nodes
+    at a time: their (d + 1 or 1) weight vectors each go through one ``_wsum``."""
     cT, wkind, wdT, wfull, MtT, C0p, diag, inv_scale, qcut = cd
     table, Ln, Gn, Sn, omn, onn, Jn = nodes
     n, d = P.shape
@@ -104,23 +90,31 @@ def adaptive_nodes(a_start, a_stop, P, cd, use_table, hermite, okind, oparams, n
                     omega_jacobian(z, oparams, Jn[a])
 
 
-@njit(cache=True, nogil=True, fastmath=_FM)
-def adaptive_ends(q_start, q_stop, order, P, ea, eb, nodes, flags, inv_scale, okind, oparams,
-                  max_norm, ends):
-    """Endpoint data of the segment ends order[q_start:q_stop] (serial; the caller runs
-    ranges on threads), computed node by node.
+@njit(cache=True, parallel=True)
+def adaptive_nodes(P, cd, use_table, hermite, okind, oparams, nodes):
+    """Per-node data of the adaptive rules (see the section comment).
 
-    ``order`` lists the segment ends (e for the end at ea[e], E + e for the end at eb[e])
-    grouped by node, so each node's factor, inverse and derivative tensors are read once
-    for all its segments instead of once per segment (the segment loop meets most of its
-    second endpoints cold in cache). Column 0 of each output is the segment's canonical
-    start, column 1 its end (``_canonical``), with v = end - start; nodes: the output of
-    ``adaptive_nodes``, flags = (diag, hermite, tens: derivative tensors present),
-    okind, oparams, max_norm: the 1-form, ends = (EF, ED, EG, EDG, ER) written:
-    EF = f = sqrt(v^T G v); ED = f' along v (tens: Hermite data); EG = <omega, v>
-    (rescaled where max_norm > 0 requires it, ER then True); EDG = d/dt <omega, v>
-    (RBF 1-forms, Hermite rules). Zero-length segments get zeros.
+    cd: the packed cometric (kernels/adaptive.py); okind, oparams: the 1-form;
+    nodes = (table, Ln, Gn, Sn, omn, onn, Jn), written:
+    the factor of C (packed Cholesky, or the diagonal; NaN when not SPD),
+    the dense inverse Gn[a] = C^{-1} (full family), the derivative tensors
+    Sn[a, i] = sum_k w_k dq_k/dz_i M_k (hermite), the
+    roots table (use_table), omega, |omega|_{C} and the omega Jacobian (hermite, RBF).
     """
+    n = P.shape[0]
+    # chunks of whole groups of WSUM_VECTORS nodes
+    ng = -(-n // WSUM_VECTORS)
+    nchunks = min(ng, 1024)
+    for c in prange(nchunks):
+        _nodes_range(min(n, WSUM_VECTORS * (c * ng // nchunks)),
+                     min(n, WSUM_VECTORS * ((c + 1) * ng // nchunks)), P, cd, use_table,
+                     hermite, okind, oparams, nodes)
+
+
+@njit(cache=True, fastmath=_FM)
+def _ends_range(q_start, q_stop, order, P, ea, eb, nodes, flags, inv_scale, okind, oparams,
+                max_norm, ends):
+    """The segment ends order[q_start:q_stop] of ``adaptive_ends`` (serial)."""
     _, Ln, Gn, Sn, omn, onn, Jn = nodes
     diag, hermite, tens = flags
     EF, ED, EG, EDG, ER = ends
@@ -175,3 +169,26 @@ def adaptive_ends(q_start, q_stop, order, P, ea, eb, nodes, flags, inv_scale, ok
         EG[e, c] = g
         EDG[e, c] = dg
         ER[e, c] = resc
+
+
+@njit(cache=True, parallel=True)
+def adaptive_ends(order, P, ea, eb, nodes, flags, inv_scale, okind, oparams, max_norm, ends):
+    """Endpoint data of every segment, computed node by node.
+
+    ``order`` lists the segment ends (e for the end at ea[e], E + e for the end at eb[e])
+    grouped by node, so each node's factor, inverse and derivative tensors are read once
+    for all its segments instead of once per segment (the segment loop meets most of its
+    second endpoints cold in cache). Column 0 of each output is the segment's canonical
+    start, column 1 its end (``_canonical``), with v = end - start; nodes: the output of
+    ``adaptive_nodes``, flags = (diag, hermite, tens: derivative tensors present),
+    okind, oparams, max_norm: the 1-form, ends = (EF, ED, EG, EDG, ER) written:
+    EF = f = sqrt(v^T G v); ED = f' along v (tens: Hermite data); EG = <omega, v>
+    (rescaled where max_norm > 0 requires it, ER then True); EDG = d/dt <omega, v>
+    (RBF 1-forms, Hermite rules). Zero-length segments get zeros.
+    """
+    m = order.shape[0]
+    nchunks = min(m, 1024)
+    for c in prange(nchunks):
+        _ends_range(c * m // nchunks, (c + 1) * m // nchunks, order, P, ea, eb, nodes, flags,
+                    inv_scale, okind, oparams, max_norm, ends)
+

@@ -16,7 +16,7 @@ pair queries, A*, k-medoids, the cells of the all-pairs scheme) stay short:
     flags   (track, keep_touched): track writes pred[v] / label[v] for the reached
             nodes; keep_touched lists the reached nodes in touched[:nt], so that a
             search that stops early can be reset in what it visited, not in O(n)
-    goal    (tmark, stamp, n_targets, bound): the nodes with tmark[v] == stamp (int64) are
+    goal    (tmark, stamp, n_targets, bound): the nodes with tmark[v] == stamp are
             targets; the search stops once n_targets of them are settled
             (n_targets <= 0: run to completion), or as soon as the sum of the settled
             targets' distances plus (targets left) * (distance of the node just
@@ -82,13 +82,7 @@ def estimate(heur, v):
 
 @njit(cache=True, inline="always")
 def search(csr, seeds, offsets, limit, dist, work, flags, goal, heur, region):
-    """One (multi-seed) Dijkstra or A* search; see the module docstring.
-
-    Inlined into its caller, so that constant flags, goal and region fold away and the
-    parallel drivers (sssp.rows and pairs, apsp, k-medoids) get it in their parfors body,
-    which numba compiles with noalias arrays (~20% faster searches than a plain compiled
-    function). Each inlined copy is compiled with its caller: the serial single-search
-    drivers (A*, multi-source) call :func:`search_any` instead."""
+    """One (multi-seed) Dijkstra or A* search; see the module docstring."""
     indptr, indices, data = csr
     pred, label, hkeys, hnodes, hpos, hv, touched = work
     track, keep = flags
@@ -154,45 +148,6 @@ def search(csr, seeds, offsets, limit, dist, work, flags, goal, heur, region):
     for j in range(size):  # early exit: nodes still queued
         hpos[hnodes[j]] = -1
     return nt, pops, total, left
-
-
-@njit(cache=True, nogil=True)
-def search_any(csr, seeds, offsets, limit, dist, work, flags, goal, heur, region):
-    """:func:`search` compiled on its own, with the options as runtime values: one compiled
-    (and cached) function shared by the serial single-search drivers (sssp.astar,
-    sssp.multi_source) instead of one inlined copy in each. Build flags, goal, heur and
-    region with the constructors below."""
-    return search(csr, seeds, offsets, limit, dist, work, flags, goal, heur, region)
-
-
-# The argument tuples of ``search_any``, built with plain (never literal) scalar types and
-# int64 target marks: numba compiles a function once per distinct argument type, and a
-# literal True, 0 or -1 is a type of its own, so every caller goes through these
-# constructors and all of them share one compiled search_any.
-
-
-@njit(cache=True, inline="always")
-def make_flags(track, keep):
-    """The flags argument (track, keep_touched)."""
-    return (np.bool_(track), np.bool_(keep))
-
-
-@njit(cache=True, inline="always")
-def make_goal(tmark, stamp, n_targets, bound):
-    """The goal argument; tmark an int64 array (nodes with tmark[v] == stamp are targets)."""
-    return (tmark, np.int64(stamp), np.int64(n_targets), np.float64(bound))
-
-
-@njit(cache=True, inline="always")
-def make_heur(points, target, hscale, lm, slack):
-    """The heur argument (A* towards target when target >= 0, see ``search``)."""
-    return (points, np.int64(target), np.float64(hscale), lm, np.float64(slack))
-
-
-@njit(cache=True, inline="always")
-def make_region(rlab, rval):
-    """The region argument: with rval >= 0 only nodes with rlab[v] == rval are expanded."""
-    return (rlab, np.int64(rval))
 
 
 @njit(cache=True, inline="always")

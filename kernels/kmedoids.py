@@ -426,8 +426,7 @@ def graph_medoid_update(fwd, bwd, mode, labels, sizes, cand_ptr, cand, cur_cost,
     n = fwd[0].shape[0] - 1
     best_node = np.empty(k, dtype=np.int64)
     best_cost = np.empty(k)
-    for cu in prange(k):
-        c = np.int64(cu)  # the prange index is typed int64 and uint64: one compile of _cluster_sum
+    for c in prange(k):
         best_node[c] = cand[cand_ptr[c]]
         best_cost[c] = cur_cost[c]
         if sizes[c] == 0:

@@ -155,7 +155,7 @@ def fast_march(shape, h, offsets, wgt, pair_ptr, pair_idx, G, om, dist, label, u
                     # u2 = v - offsets[s2]
                     ok = True
                     rem = v
-                    u2 = np.int64(0)  # not a literal 0: one compile of _pair_update
+                    u2 = 0
                     for i in range(dim):
                         ci = rem // strides[i]
                         rem -= ci * strides[i]

@@ -12,8 +12,7 @@ Voronoi partition). Pair queries may use A* with landmark (ALT) bounds.
 import numpy as np
 from numba import njit, prange
 
-from .dijkstra import (dijkstra_only, everywhere, make_flags, make_goal, make_heur, make_region,
-                       reset, search, search_any, workspace)
+from .dijkstra import dijkstra_only, everywhere, reset, search, workspace
 
 INF = np.inf
 
@@ -45,7 +44,7 @@ def rows(csr, sources, targets, limit, out, pred_out, n_chunks):
     want_pred = pred_out.shape[0] > 0
     all_nodes = tnodes.shape[0] == 0
     for ch in prange(n_chunks):
-        lo, hi = _span(np.int64(ch), ns, n_chunks)  # int64: one compile of _span
+        lo, hi = _span(ch, ns, n_chunks)
         if lo >= hi:
             continue
         dist = np.full(n, INF)
@@ -98,7 +97,7 @@ def pairs(csr, groups, bounds, limit, out, settled, n_chunks):
     n = csr[0].shape[0] - 1
     ns = usrc.shape[0]
     for ch in prange(n_chunks):
-        lo, hi = _span(np.int64(ch), ns, n_chunks)  # int64: one compile of _span
+        lo, hi = _span(ch, ns, n_chunks)
         if lo >= hi:
             continue
         dist = np.full(n, INF)
@@ -130,8 +129,7 @@ def pairs(csr, groups, bounds, limit, out, settled, n_chunks):
 def multi_source(csr, seeds, offsets, limit, tmask, n_targets):
     """One search from several seeds with initial distances offsets.
 
-    Stops once the n_targets nodes with tmask[v] == 1 (int64 marks) are settled
-    (n_targets 0: all).
+    Stops once the n_targets nodes with tmask True are settled (n_targets 0: all).
     Returns (dist, nearest seed index into seeds (-1 unreached), predecessor (-1)).
     """
     n = csr[0].shape[0] - 1
@@ -140,10 +138,8 @@ def multi_source(csr, seeds, offsets, limit, tmask, n_targets):
     pred, label = work[0], work[1]
     pred[:] = -1
     label[:] = -1
-    search_any(csr, seeds, offsets, limit, dist, work, make_flags(True, False),
-               make_goal(tmask, 1, n_targets, INF),
-               make_heur(np.empty((0, 0)), -1, 0.0, np.empty((0, 0)), 0.0),
-               make_region(np.empty(0, dtype=np.int64), -1))
+    search(csr, seeds, offsets, limit, dist, work, (True, False), (tmask, True, n_targets, INF),
+           dijkstra_only(), everywhere())
     return dist, label, pred
 
 
@@ -160,11 +156,10 @@ def astar(csr, points, source, target, hscale):
     dist = np.full(n, INF)
     work = workspace(n, n)
     work[0][:] = -1
-    tmark = np.zeros(n, dtype=np.int64)
-    tmark[target] = 1
+    tmark = np.zeros(n, dtype=np.bool_)
+    tmark[target] = True
     seeds = np.full(1, source, dtype=np.int64)
-    _, pops, total, left = search_any(csr, seeds, np.zeros(1), INF, dist, work,
-                                      make_flags(True, False), make_goal(tmark, 1, 1, INF),
-                                      make_heur(points, target, hscale, np.empty((0, 0)), 0.0),
-                                      make_region(np.empty(0, dtype=np.int64), -1))
+    _, pops, total, left = search(csr, seeds, np.zeros(1), INF, dist, work, (True, False),
+                                  (tmark, True, 1, INF),
+                                  (points, target, hscale, np.empty((0, 0)), 0.0), everywhere())
     return (total if left == 0 else INF), work[0], pops
