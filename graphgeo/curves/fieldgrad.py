@@ -87,6 +87,23 @@ def _chunk(m, d, T, budget):
     return max(1, min(m, budget // (2 * d * (d + T))))
 
 
+def _vjp(z, g, tail, h, budget, derivative):
+    """sum_t dfn_t/dz_k (z_p) g_pt, chunk by chunk: ``derivative(zc, hc, E)`` returns the
+    (d, k, T) derivatives of fn at the chunk's points zc with steps hc, given the shifts
+    E[j, p] = hc_pj e_j."""
+    m, d = z.shape
+    T = int(np.prod(tail, dtype=np.int64))
+    G = np.reshape(g, (m, T))
+    out = np.empty((m, d))
+    step = _chunk(m, d, T, budget)
+    eye = np.eye(d)
+    for s in range(0, m, step):
+        zc, hc = z[s : s + step], h[s : s + step]
+        E = eye[:, None, :] * hc[None]  # (d, k, d)
+        out[s : s + len(zc)] = np.einsum("jkt,kt->kj", derivative(zc, hc, E), G[s : s + len(zc)])
+    return out
+
+
 def central_difference_vjp(fn, z, g, tail, budget=_VJP_BUDGET):
     """sum_t dfn_t/dz_k (z_p) g_pt for points z (m, d) and cotangents g (m, *tail) -> (m, d).
 
@@ -94,45 +111,31 @@ def central_difference_vjp(fn, z, g, tail, budget=_VJP_BUDGET):
     on all 2 d shifted copies of the chunk's points. Rows where fn is not finite at a
     shifted point are NaN.
     """
-    m, d = z.shape
-    T = int(np.prod(tail, dtype=np.int64))
-    h = (z + _steps(z, _FD_SCALE)) - z  # exactly representable steps
-    G = np.reshape(g, (m, T))
-    out = np.empty((m, d))
-    step = _chunk(m, d, T, budget)
-    eye = np.eye(d)
-    for s in range(0, m, step):
-        zc, hc = z[s : s + step], h[s : s + step]
+    d = z.shape[1]
+
+    def derivative(zc, hc, E):
         k = len(zc)
-        E = eye[:, None, :] * hc[None]  # (d, k, d): E[j, p] = h_pj e_j
         Z = np.concatenate([zc[None] + E, zc[None] - E]).reshape(2 * d * k, d)
-        F = _eval(fn, Z, tail).reshape(2, d, k, T)
-        D = (F[0] - F[1]) / (2.0 * hc.T[:, :, None])  # (d, k, T)
-        out[s : s + k] = np.einsum("jkt,kt->kj", D, G[s : s + k])
-    return out
+        F = _eval(fn, Z, tail).reshape(2, d, k, -1)
+        return (F[0] - F[1]) / (2.0 * hc.T[:, :, None])
+
+    return _vjp(z, g, tail, (z + _steps(z, _FD_SCALE)) - z, budget, derivative)  # exact steps
 
 
 def complex_step_vjp(fn, z, g, tail, budget=_VJP_BUDGET):
     """As :func:`central_difference_vjp` with the complex step Im fn(z + i h e_k) / h,
     h = 1e-20 max(1, |z_k|): d evaluations per point, exact to machine precision for
     functions analytic in z."""
-    m, d = z.shape
-    T = int(np.prod(tail, dtype=np.int64))
-    h = _steps(z, _CS_SCALE)
-    G = np.reshape(g, (m, T))
-    out = np.empty((m, d))
-    step = _chunk(m, d, T, budget)
-    eye = np.eye(d)
-    for s in range(0, m, step):
-        zc, hc = z[s : s + step], h[s : s + step]
+    d = z.shape[1]
+
+    def derivative(zc, hc, E):
         k = len(zc)
-        Z = (zc[None] + 1j * (eye[:, None, :] * hc[None])).reshape(d * k, d)
-        F = _eval(fn, Z, tail, dtype=None)
+        F = _eval(fn, (zc[None] + 1j * E).reshape(d * k, d), tail, dtype=None)
         if not np.iscomplexobj(F):
             raise MetricError("the field returned real values for complex input")
-        D = F.imag.reshape(d, k, T) / hc.T[:, :, None]
-        out[s : s + k] = np.einsum("jkt,kt->kj", D, G[s : s + k])
-    return out
+        return F.imag.reshape(d, k, -1) / hc.T[:, :, None]
+
+    return _vjp(z, g, tail, _steps(z, _CS_SCALE), budget, derivative)
 
 
 _VJPS = {"complex-step": complex_step_vjp, "finite-differences": central_difference_vjp}
