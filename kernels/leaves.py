@@ -279,6 +279,19 @@ def _metric_sq_overload(params, z, v, om, use_om, work):
 OMEGA_NONE, OMEGA_CONSTANT, OMEGA_RBF = 0, 1, 2
 
 
+@njit(cache=True, inline="always")
+def _rbf_term(z, centers, k, inv_scale, qcut):
+    """exp(-|z - c_k|^2 inv_scale), or -1.0 for a term skipped (exponent above qcut)."""
+    q = 0.0
+    for i in range(z.shape[0]):
+        t = z[i] - centers[k, i]
+        q += t * t
+    q *= inv_scale
+    if q > qcut:
+        return -1.0
+    return math.exp(-q)
+
+
 @njit(cache=True)
 def omega_at(z, okind, oparams, out):
     """Write omega(z) into out.
@@ -298,14 +311,9 @@ def omega_at(z, okind, oparams, out):
     if okind != OMEGA_RBF:
         return
     for k in range(centers.shape[0]):
-        q = 0.0
-        for i in range(d):
-            t = z[i] - centers[k, i]
-            q += t * t
-        q *= inv_scale
-        if q > qcut:
+        e = _rbf_term(z, centers, k, inv_scale, qcut)
+        if e < 0.0:
             continue
-        e = math.exp(-q)
         for i in range(d):
             out[i] += e * W[k, i]
 
@@ -319,14 +327,9 @@ def omega_jacobian(z, oparams, J):
         for j in range(d):
             J[i, j] = 0.0
     for k in range(centers.shape[0]):
-        q = 0.0
-        for i in range(d):
-            t = z[i] - centers[k, i]
-            q += t * t
-        q *= inv_scale
-        if q > qcut:
+        e = _rbf_term(z, centers, k, inv_scale, qcut)
+        if e < 0.0:
             continue
-        e = math.exp(-q)
         for i in range(d):
             ei = e * (z[i] - centers[k, i])
             for j in range(d):
